@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Debian packages the tests need: docker-compose (to validate the compose file, no engine needed)
+# and chromium (browser tests). Installs only what is missing.
+set -euo pipefail
+missing=()
+command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install-system-deps: need ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+fi
+echo "install-system-deps: installing ${missing[*]}" >&2
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
