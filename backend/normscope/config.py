@@ -1,0 +1,51 @@
+"""Settings from the environment (prefix NORMSCOPE_), shared by the server, the workers and the CLI."""
+
+import os
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NORMSCOPE_")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    data_dir: Path = Path("data")
+    token: str | None = Field(None, description="Presenter token; generated at start when unset.")
+    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    torch_threads: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 2) - 1),
+        ge=1,
+        le=256,
+        description="Torch threads per worker; one core is left for the server.",
+    )
+    max_running: int = Field(2, ge=1, le=64, description="Experiments training at once; the rest queue.")
+    max_clients: int = Field(1000, ge=1, le=100_000, description="Websocket viewers at once.")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        v = v.strip().lower()
+        if v in ("auto", "cpu", "cuda") or (v.startswith("cuda:") and v[5:].isdigit()):
+            return v
+        raise ValueError(f"device must be auto, cpu, cuda or cuda:N, not {v!r}")
+
+
+def resolve_device(setting: str) -> str:
+    """'auto' becomes cuda:0 when torch sees a GPU, else cpu; a named device is checked to exist."""
+    import torch
+
+    if setting == "auto":
+        return "cuda:0" if torch.cuda.is_available() else "cpu"
+    if setting.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise RuntimeError(f"NORMSCOPE_DEVICE={setting} but torch sees no CUDA device")
+        index = int(setting.split(":")[1]) if ":" in setting else 0
+        if index >= torch.cuda.device_count():
+            raise RuntimeError(
+                f"NORMSCOPE_DEVICE={setting} but only {torch.cuda.device_count()} CUDA device(s)"
+            )
+        return f"cuda:{index}"
+    return "cpu"

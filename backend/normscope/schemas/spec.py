@@ -1,0 +1,157 @@
+"""ExperimentSpec and its parts: what one launch asks for, with the bounds the server enforces."""
+
+import itertools
+import math
+from typing import Annotated, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+DatasetName = Literal["digits", "breast_cancer", "wine", "spirals", "blobs", "idx"]
+IMAGE_DATASETS = frozenset({"digits", "idx"})
+Activation = Literal["sigmoid", "tanh", "relu"]
+Init = Literal["default", "gaussian", "xavier", "he"]
+Norm = Literal["none", "batch", "layer"]
+Placement = Literal["before", "after"]
+
+MAX_WIDTH = 4096
+MAX_DEPTH = 32
+MAX_VARIANTS = 16
+# Hidden-to-hidden weights summed over variants: keeps one launch within a CPU machine's memory and patience.
+MAX_TOTAL_WEIGHTS = 50_000_000
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatasetSpec(Strict):
+    name: DatasetName = "digits"
+    standardize: bool = Field(True, description="Scale features to zero mean, unit variance (train split).")
+    val_fraction: float = Field(0.2, ge=0.05, le=0.5)
+    n_samples: int = Field(
+        3000, ge=50, le=100_000, description="Synthetic sets: samples drawn; idx: the most samples read."
+    )
+    n_classes: int = Field(3, ge=2, le=10, description="Synthetic sets only.")
+    n_features: int = Field(2, ge=2, le=256, description="blobs only.")
+    noise: float = Field(0.2, ge=0.0, le=5.0, description="Synthetic sets only.")
+    feature_scales: list[Annotated[float, Field(gt=0, le=1e6)]] | None = Field(
+        None, max_length=256, description="blobs only: one multiplier per feature, e.g. [1, 100, 10000]."
+    )
+    path: str | None = Field(
+        None,
+        max_length=1024,
+        description="idx only: folder with train-images-idx3-ubyte and train-labels-idx1-ubyte (.gz too).",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        if self.name == "idx" and not self.path:
+            raise ValueError("dataset 'idx' needs a 'path' to a folder with MNIST-format files")
+        if self.feature_scales is not None:
+            if self.name != "blobs":
+                raise ValueError("feature_scales applies to the 'blobs' dataset only")
+            if len(self.feature_scales) != self.n_features:
+                raise ValueError(
+                    f"feature_scales has {len(self.feature_scales)} entries "
+                    f"but n_features is {self.n_features}"
+                )
+        return self
+
+
+class ModelSpec(Strict):
+    kind: Literal["mlp", "cnn"] = "mlp"
+    hidden: list[Annotated[int, Field(ge=1, le=MAX_WIDTH)]] = Field(
+        default_factory=lambda: [100, 100, 100],
+        min_length=1,
+        max_length=MAX_DEPTH,
+        description="MLP: hidden widths; CNN: channels of each 3x3 conv layer.",
+    )
+    activation: Activation = "sigmoid"
+    init: Init = "default"
+    init_std: float = Field(0.1, gt=0, le=10, description="Standard deviation of the 'gaussian' init.")
+
+
+class OptimizerSpec(Strict):
+    name: Literal["sgd", "adam"] = "sgd"
+    lr: float = Field(0.1, gt=0, le=1000)
+    momentum: float = Field(0.0, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0, le=1)
+
+    @field_validator("lr")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("lr must be a finite number")
+        return v
+
+
+class VariantSpec(Strict):
+    label: str = Field(min_length=1, max_length=40)
+    norm: Norm = "none"
+    placement: Placement = "before"
+    lr: float | None = Field(None, gt=0, le=1000)
+    batch_size: int | None = Field(None, ge=2, le=8192)
+    standardize: bool | None = Field(None, description="Overrides dataset.standardize for this variant.")
+    init: Init | None = Field(None, description="Overrides model.init for this variant.")
+    bn_momentum: float | None = Field(None, gt=0, le=1, description="BatchNorm running-average momentum.")
+
+    @field_validator("lr")
+    @classmethod
+    def _finite(cls, v: float | None) -> float | None:
+        if v is not None and not math.isfinite(v):
+            raise ValueError("lr must be a finite number")
+        return v
+
+
+class ProbeSpec(Strict):
+    every: int = Field(10, ge=1, le=100_000, description="Steps between frames.")
+    bins: int = Field(64, ge=8, le=256)
+    eval_every: int = Field(5, ge=1, le=100_000, description="Frames between validation passes.")
+
+
+class ExperimentSpec(Strict):
+    name: str = Field("experiment", min_length=1, max_length=120)
+    dataset: DatasetSpec = Field(default_factory=DatasetSpec)
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
+    batch_size: int = Field(60, ge=2, le=8192)
+    steps: int = Field(1000, ge=1, le=1_000_000)
+    seed: int = Field(0, ge=0, le=2**31 - 1)
+    variants: list[VariantSpec] = Field(
+        default_factory=lambda: [VariantSpec(label="plain"), VariantSpec(label="BN", norm="batch")],
+        min_length=1,
+        max_length=MAX_VARIANTS,
+    )
+    probe: ProbeSpec = Field(default_factory=ProbeSpec)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        labels = [v.label for v in self.variants]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"variant labels must be unique, got {labels}")
+        if self.model.kind == "cnn" and self.dataset.name not in IMAGE_DATASETS:
+            raise ValueError(
+                f"model kind 'cnn' needs an image dataset ({', '.join(sorted(IMAGE_DATASETS))}), "
+                f"not '{self.dataset.name}'"
+            )
+        h = self.model.hidden
+        weights = sum(a * b for a, b in itertools.pairwise(h)) * len(self.variants)
+        if weights > MAX_TOTAL_WEIGHTS:
+            raise ValueError(
+                f"the variants hold {weights:,} hidden-to-hidden weights together; the limit is "
+                f"{MAX_TOTAL_WEIGHTS:,} (use fewer or narrower layers, or fewer variants)"
+            )
+        return self
+
+    def variant_lr(self, i: int) -> float:
+        return self.variants[i].lr or self.optimizer.lr
+
+    def variant_batch_size(self, i: int) -> int:
+        return self.variants[i].batch_size or self.batch_size
+
+    def variant_standardize(self, i: int) -> bool:
+        s = self.variants[i].standardize
+        return self.dataset.standardize if s is None else s
+
+    def variant_init(self, i: int) -> Init:
+        return self.variants[i].init or self.model.init
