@@ -1,0 +1,1 @@
+"""Pure PyTorch: data, models, probe, trainer. Imports torch and normscope.schemas only."""

@@ -1,0 +1,334 @@
+"""Trainer: every variant of an experiment trained in lockstep, with frames, evaluation and live controls."""
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from normscope.engine.data import BatchSampler, Dataset, load_dataset
+from normscope.engine.models import Net, build_model
+from normscope.engine.probe import Probe, finite, tap_range
+from normscope.schemas import (
+    TAP_ORDER,
+    ControlCommand,
+    EvalResult,
+    ExperimentSpec,
+    Frame,
+    LayerInfo,
+    RunFrame,
+)
+from normscope.schemas.frame import RunStatus, Tap
+
+EVAL_CHUNK = 4096
+PAUSED_POLL_S = 0.1
+
+FrameSink = Callable[[Frame], None]
+StatusSink = Callable[[str, int, list[RunStatus]], None]
+ControlSource = Callable[[float], ControlCommand | None]
+
+
+@dataclass
+class Run:
+    """One variant's training: model, optimizer, probe, and what accumulates on the device between samples."""
+
+    index: int
+    label: str
+    model: Net
+    optimizer: torch.optim.Optimizer
+    probe: Probe
+    batch_size: int
+    data: tuple[torch.Tensor, ...]
+    status: RunStatus = "running"
+    losses: list[torch.Tensor] = field(default_factory=list)
+    correct: torch.Tensor | None = None
+    seen: int = 0
+
+    @property
+    def has_batchnorm(self) -> bool:
+        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules())
+
+
+@contextmanager
+def frozen_bn_stats(model: nn.Module) -> Iterator[None]:
+    """Train-mode forwards that must not move BN's running averages (calibration, train-mode eval)."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone()) for m in bns]
+    try:
+        yield
+    finally:
+        for m, (mean, var, n) in zip(bns, saved, strict=True):
+            m.running_mean.copy_(mean)
+            m.running_var.copy_(var)
+            m.num_batches_tracked.copy_(n)
+
+
+def make_optimizer(spec: ExperimentSpec, model: nn.Module, lr: float) -> torch.optim.Optimizer:
+    o = spec.optimizer
+    if o.name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=o.weight_decay)
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=o.momentum, weight_decay=o.weight_decay)
+
+
+class Trainer:
+    def __init__(
+        self,
+        spec: ExperimentSpec,
+        device: torch.device | str = "cpu",
+        on_frame: FrameSink | None = None,
+        on_status: StatusSink | None = None,
+        control: ControlSource | None = None,
+        dataset: Dataset | None = None,
+    ) -> None:
+        self.spec = spec
+        self.device = torch.device(device)
+        self.on_frame = on_frame or (lambda f: None)
+        self.on_status = on_status or (lambda s, step, runs: None)
+        self.control = control or (lambda timeout: None)
+        torch.manual_seed(spec.seed)
+        self.dataset = dataset or load_dataset(spec.dataset, spec.seed)
+        self.step = 0
+        self.status = "running"
+        self.paused = False
+        self.step_budget = 0
+        self.pace: float | None = None
+        self.elapsed = 0.0
+        self.samples = 0
+        self.runs = [self._build_run(i) for i in range(len(spec.variants))]
+        n_train = len(self.dataset.y_train)
+        self.samplers = {
+            b: BatchSampler(n_train, b, spec.seed, self.device)
+            for b in sorted({r.batch_size for r in self.runs})
+        }
+        self._layers = self._calibrate()
+
+    def _build_run(self, i: int) -> Run:
+        d = self.dataset
+        model = build_model(self.spec, i, d.n_features, d.n_classes, d.image_shape).to(self.device)
+        return Run(
+            index=i,
+            label=self.spec.variants[i].label,
+            model=model,
+            optimizer=make_optimizer(self.spec, model, self.spec.variant_lr(i)),
+            probe=Probe(model, self.spec.model.activation, self.spec.probe.bins),
+            batch_size=self.spec.variant_batch_size(i),
+            data=d.tensors(self.spec.variant_standardize(i), self.device),
+            correct=torch.zeros((), dtype=torch.long, device=self.device),
+        )
+
+    # setup -------------------------------------------------------------------------------------------
+    def _calibrate(self) -> list[LayerInfo]:
+        """Fix every histogram range from a forward pass on the first batch, shared by all variants."""
+        absmax: dict[tuple[int, Tap], float] = {}
+        for run in self.runs:
+            idx = BatchSampler(len(self.dataset.y_train), run.batch_size, self.spec.seed, self.device).next()
+            with run.probe.attached(), torch.no_grad(), frozen_bn_stats(run.model):
+                run.probe.arm()
+                run.model(run.data[0][idx])
+                for k, v in run.probe.absmax().items():
+                    absmax[k] = max(absmax.get(k, 0.0), v if math.isfinite(v) else 0.0)
+        has_act = [b.act is not None for b in self.runs[0].probe.blocks]
+        ranges = {k: tap_range(self.spec.model.activation, k[1], v, has_act[k[0]]) for k, v in absmax.items()}
+        for run in self.runs:
+            run.probe.set_ranges(ranges)
+        bins = self.spec.probe.bins
+        names = self.runs[0].probe.layer_names
+        layers = []
+        for i, name in enumerate(names):
+            taps = sorted({t for (j, t) in ranges if j == i}, key=TAP_ORDER.index)
+            edges = {t: np.linspace(*ranges[(i, t)], bins + 1).tolist() for t in taps}
+            layers.append(LayerInfo(name=name, taps=taps, edges=edges))
+        return layers
+
+    def layout(self) -> list[LayerInfo]:
+        return self._layers
+
+    # control -----------------------------------------------------------------------------------------
+    def _statuses(self) -> list[RunStatus]:
+        return [r.status for r in self.runs]
+
+    def _set_status(self, status: str) -> None:
+        self.status = status
+        self.on_status(status, self.step, self._statuses())
+
+    def _handle(self, cmd: ControlCommand) -> None:
+        match cmd.action:
+            case "pause":
+                if not self.paused:
+                    self.paused, self.step_budget = True, 0
+                    self._set_status("paused")
+            case "resume":
+                if self.paused:
+                    self.paused, self.step_budget = False, 0
+                    self._set_status("running")
+            case "step":
+                if self.paused:
+                    every = self.spec.probe.every
+                    self.step_budget = every - self.step % every  # up to the next frame
+            case "cancel":
+                self.status = "cancelled"
+            case "pace":
+                self.pace = cmd.steps_per_second
+
+    def _drain_controls(self, timeout: float) -> None:
+        cmd = self.control(timeout)
+        while cmd is not None:
+            self._handle(cmd)
+            cmd = self.control(0.0)
+
+    # training ----------------------------------------------------------------------------------------
+    def run(self) -> str:
+        """Train to the end, a cancel, or every run diverged; returns the final status."""
+        spec = self.spec
+        every = spec.probe.every
+        self.on_status("running", 0, self._statuses())
+        next_at = time.monotonic()
+        with ExitStack() as stack:
+            for r in self.runs:
+                stack.enter_context(r.probe.attached())
+            while self.step < spec.steps and any(r.status == "running" for r in self.runs):
+                self._drain_controls(0.0)
+                if self.status == "cancelled":
+                    break
+                if self.paused and self.step_budget == 0:
+                    self._drain_controls(PAUSED_POLL_S)
+                    next_at = time.monotonic()
+                    continue
+                t0 = time.monotonic()
+                self.step += 1
+                sampled = self.step % every == 0 or self.step == spec.steps
+                batches = {b: s.next() for b, s in self.samplers.items()}
+                for r in self.runs:
+                    if r.status == "running":
+                        self._train_step(r, batches[r.batch_size], sampled)
+                if sampled:
+                    self._emit_frame()
+                if self.paused:
+                    self.step_budget -= 1
+                self.elapsed += time.monotonic() - t0
+                if self.pace:
+                    next_at += 1.0 / self.pace
+                    delay = next_at - time.monotonic()
+                    if delay > 0:
+                        self._drain_controls(delay)  # sleeping on the control pipe keeps controls instant
+                    else:
+                        next_at = time.monotonic()
+        for r in self.runs:
+            if r.status == "running":
+                r.status = "cancelled" if self.status == "cancelled" else "done"
+        final = "cancelled" if self.status == "cancelled" else "done"
+        self._set_status(final)
+        return final
+
+    def _train_step(self, run: Run, idx: torch.Tensor, sampled: bool) -> None:
+        x, y = run.data[0][idx], run.data[1][idx]
+        if sampled:
+            run.probe.arm()
+        out = run.model(x)
+        loss = F.cross_entropy(out, y)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if sampled:
+            run.probe.snapshot_weights()
+        run.optimizer.step()
+        run.losses.append(loss.detach())
+        run.correct += (out.detach().argmax(dim=1) == y).sum()
+        run.seen += len(y)
+
+    @torch.no_grad()
+    def _evaluate(self, run: Run) -> torch.Tensor:
+        """[loss, acc] on the val split in eval mode (running stats), then in train mode (batch stats)."""
+        xv, yv = run.data[2], run.data[3]
+        model = run.model
+        model.eval()
+        loss, correct = self._eval_pass(model, xv, yv, EVAL_CHUNK, len(yv))
+        model.train()
+        eval_mode = torch.stack([loss, correct])
+        if not run.has_batchnorm:
+            return torch.cat([eval_mode, eval_mode])  # without BN the two modes compute the same thing
+        b = min(run.batch_size, len(yv))
+        usable = len(yv) - len(yv) % b  # full batches only: BN never sees a batch of 1
+        with frozen_bn_stats(model):
+            tloss, tcorrect = self._eval_pass(model, xv, yv, b, usable)
+        return torch.cat([eval_mode, torch.stack([tloss, tcorrect])])
+
+    @staticmethod
+    def _eval_pass(
+        model: Net, x: torch.Tensor, y: torch.Tensor, chunk: int, n: int
+    ) -> tuple[torch.Tensor, ...]:
+        loss = torch.zeros((), dtype=torch.float64, device=x.device)
+        correct = torch.zeros((), dtype=torch.float64, device=x.device)
+        for s in range(0, n, chunk):
+            out = model(x[s : min(s + chunk, n)])
+            t = y[s : min(s + chunk, n)]
+            loss += F.cross_entropy(out, t, reduction="sum").double()
+            correct += (out.argmax(dim=1) == t).sum().double()
+        return loss / n, correct / n
+
+    def _emit_frame(self) -> None:
+        self.samples += 1
+        prev = self.step - len(next(r.losses for r in self.runs if r.status == "running"))
+        evaluate = self.samples % self.spec.probe.eval_every == 0 or self.step == self.spec.steps
+        active = [r for r in self.runs if r.status == "running"]
+        parts, sizes = [], []
+        for r in active:
+            v = [r.probe.pack(), torch.stack(r.losses).double()]
+            v.append((r.correct.double() / max(r.seen, 1)).reshape(1))
+            if evaluate:
+                v.append(self._evaluate(r).double())
+            packed = torch.cat(v)
+            parts.append(packed)
+            sizes.append(packed.numel())
+        host = torch.cat(parts).cpu().numpy() if parts else np.zeros(0)  # the one device-to-host copy
+        frames_by_run: dict[int, RunFrame] = {}
+        pos = 0
+        diverged = False
+        for r, n in zip(active, sizes, strict=True):
+            v = host[pos : pos + n]
+            pos += n
+            frames_by_run[r.index], became_diverged = self._run_frame(r, v, evaluate)
+            diverged |= became_diverged
+        runs = [
+            frames_by_run.get(r.index)
+            or RunFrame(index=r.index, status=r.status, loss=[], train_acc=None, layers=[])
+            for r in self.runs
+        ]
+        self.on_frame(Frame(step=self.step, prev_step=prev, elapsed=round(self.elapsed, 4), runs=runs))
+        if diverged:
+            self.on_status(self.status, self.step, self._statuses())
+
+    def _run_frame(self, run: Run, v: np.ndarray, evaluated: bool) -> tuple[RunFrame, bool]:
+        k = run.probe.packed_size()
+        layers = run.probe.unpack(v[:k])
+        n_loss = len(run.losses)
+        losses = v[k : k + n_loss]
+        train_acc = finite(v[k + n_loss])
+        val = val_train = None
+        if evaluated:
+            e = v[k + n_loss + 1 : k + n_loss + 5]
+            val = EvalResult(loss=finite(e[0]), acc=finite(e[1]))
+            val_train = EvalResult(loss=finite(e[2]), acc=finite(e[3]))
+        bad = np.flatnonzero(~np.isfinite(losses))
+        became_diverged = len(bad) > 0
+        if became_diverged:
+            losses = losses[: bad[0] + 1]  # the loss curve ends at the first non-finite step
+            run.status = "diverged"
+            run.probe.detach()
+        run.losses.clear()
+        run.correct.zero_()
+        run.seen = 0
+        frame = RunFrame(
+            index=run.index,
+            status=run.status,
+            loss=[finite(x) for x in losses],
+            train_acc=train_acc,
+            val=val,
+            val_train_mode=val_train,
+            layers=layers,
+        )
+        return frame, became_diverged

@@ -1,0 +1,155 @@
+"""Oracle tests: the probe's statistics against numpy and torch on the very tensors it saw."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from normscope.engine.models import build_model
+from normscope.engine.probe import QUANTILES, Probe, nice_ceil, tap_range
+from normscope.schemas import ExperimentSpec
+
+
+def _spec(activation: str, norm: str, placement: str = "before", kind: str = "mlp") -> ExperimentSpec:
+    return ExperimentSpec.model_validate(
+        {
+            "model": {"kind": kind, "hidden": [16, 12], "activation": activation, "init": "he"},
+            "optimizer": {"lr": 0.1, "momentum": 0.9},
+            "variants": [{"label": "v", "norm": norm, "placement": placement}],
+            "probe": {"bins": 16},
+        }
+    )
+
+
+def _probe_one_step(spec: ExperimentSpec, n_features: int = 10, image=None):
+    torch.manual_seed(1)
+    model = build_model(spec, 0, n_features, 4, image)
+    probe = Probe(model, spec.model.activation, spec.probe.bins)
+    seen: dict[tuple[str, str], torch.Tensor] = {}
+    bn_inputs: dict[str, torch.Tensor] = {}
+    handles = []
+    for name, block in model.blocks.items():  # the test's own hooks: the oracle sees the same tensors
+        for tap, mod in (("preact", block.linear), ("normed", block.norm), ("act", block.act)):
+            if mod is not None:
+
+                def grab(m, i, o, key=(name, tap)):
+                    seen[key] = o.detach().clone()
+                    if key[1] == "normed":
+                        bn_inputs[key[0]] = i[0].detach().clone()
+
+                handles.append(mod.register_forward_hook(grab))
+    x = torch.randn(32, n_features) * 2
+    y = torch.randint(0, 4, (32,))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    with probe.attached():
+        probe.arm()
+        model(x)
+        ranges = {
+            k: tap_range(
+                spec.model.activation, k[1], v, model.blocks[probe.layer_names[k[0]]].act is not None
+            )
+            for k, v in probe.absmax().items()
+        }
+        probe.set_ranges(ranges)
+        probe.arm()
+        out = model(x)
+        F.cross_entropy(out, y).backward()
+        probe.snapshot_weights()
+        before = {n: b.linear.weight.detach().clone() for n, b in model.blocks.items()}
+        grads = {n: b.linear.weight.grad.norm().item() for n, b in model.blocks.items()}
+        opt.step()
+        packed = probe.pack()
+        assert packed.numel() == probe.packed_size()
+        stats = probe.unpack(packed.cpu().numpy())
+    for h in handles:
+        h.remove()
+    return model, probe, stats, seen, bn_inputs, before, grads
+
+
+@pytest.mark.parametrize(
+    ("activation", "norm", "placement"),
+    [
+        ("sigmoid", "batch", "before"),
+        ("relu", "none", "before"),
+        ("tanh", "batch", "after"),
+        ("relu", "layer", "before"),
+    ],
+)
+def test_tap_statistics_equal_numpy(activation, norm, placement):
+    spec = _spec(activation, norm, placement)
+    _, probe, stats, seen, _, _, _ = _probe_one_step(spec)
+    info = {li.name: li for li in probe.layer_info()}
+    assert [s.name for s in stats] == ["hidden1", "hidden2", "output"]
+    for layer in stats:
+        for tap, ts in layer.taps.items():
+            x = seen[(layer.name, tap)].numpy().astype(np.float64).ravel()
+            edges = np.asarray(info[layer.name].edges[tap])
+            counts, _ = np.histogram(x, edges)
+            assert ts.counts == counts.tolist(), (layer.name, tap)
+            assert ts.under == int((x < edges[0]).sum())
+            assert ts.over == int((x > edges[-1]).sum())
+            assert sum(ts.counts) + ts.under + ts.over == x.size
+            xf = seen[(layer.name, tap)].numpy().ravel()
+            np.testing.assert_allclose(ts.q, np.quantile(xf, QUANTILES), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(ts.mean, xf.mean(), rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(ts.std, xf.std(), rtol=1e-4, atol=1e-6)
+            if tap == "act":
+                sat = {"sigmoid": (xf < 0.02) | (xf > 0.98), "tanh": np.abs(xf) > 0.98, "relu": xf == 0}[
+                    activation
+                ]
+                assert ts.saturation == pytest.approx(sat.mean())
+            else:
+                assert ts.saturation is None
+
+
+def test_gradient_weight_and_update_norms_equal_torch():
+    model, _, stats, _, _, before, grads = _probe_one_step(_spec("sigmoid", "batch"))
+    for layer in stats:
+        w = model.blocks[layer.name].linear.weight.detach()
+        assert layer.grad_norm == pytest.approx(grads[layer.name], rel=1e-5)
+        assert layer.weight_norm == pytest.approx(w.norm().item(), rel=1e-5)
+        ratio = ((w - before[layer.name]).norm() / before[layer.name].norm()).item()
+        assert layer.update_ratio == pytest.approx(ratio, rel=1e-4)
+
+
+def test_bn_summaries_equal_numpy():
+    model, _, stats, _, bn_inputs, _, _ = _probe_one_step(_spec("relu", "batch"))
+    for layer in stats[:-1]:
+        bn = model.blocks[layer.name].norm
+        x = bn_inputs[layer.name].numpy()
+        expect = {
+            "batch_mean": x.mean(0),
+            "batch_var": x.var(0),
+            "running_mean": bn.running_mean.numpy(),
+            "running_var": bn.running_var.numpy(),
+            "gamma": bn.weight.detach().numpy(),
+            "beta": bn.bias.detach().numpy(),
+        }
+        for key, vec in expect.items():
+            summary = getattr(layer.bn, key)
+            assert summary.mean == pytest.approx(float(vec.mean()), rel=1e-4, abs=1e-6), key
+            assert summary.std == pytest.approx(float(vec.std()), rel=1e-4, abs=1e-6), key
+    assert stats[-1].bn is None
+
+
+def test_cnn_taps_cover_every_element():
+    spec = _spec("relu", "batch", kind="cnn")
+    _, _, stats, seen, _, _, _ = _probe_one_step(spec, n_features=64, image=(8, 8))
+    for layer in stats:
+        for tap, ts in layer.taps.items():
+            assert sum(ts.counts) + ts.under + ts.over == seen[(layer.name, tap)].numel()
+
+
+def test_taps_without_norm_do_not_repeat_preact():
+    _, probe, stats, _, _, _, _ = _probe_one_step(_spec("relu", "none"))
+    assert list(stats[0].taps) == ["preact", "act"]
+    assert list(stats[-1].taps) == ["preact"]
+    assert probe.hook_count == 0  # left the attached() block
+
+
+def test_ranges_are_readable_and_bounded_activations_use_their_own():
+    assert [nice_ceil(x) for x in (0.7, 1.0, 1.3, 2.2, 3.1, 40)] == [1.0, 1.0, 2.0, 2.5, 5.0, 50.0]
+    assert tap_range("sigmoid", "act", 123.0, True) == (0.0, 1.0)
+    assert tap_range("tanh", "act", 123.0, True) == (-1.0, 1.0)
+    assert tap_range("relu", "act", 2.0, True) == (0.0, 5.0)
+    assert tap_range("relu", "preact", 2.0, True) == (-5.0, 5.0)
