@@ -1,0 +1,89 @@
+"""Command line: `normscope serve`, `normscope train`."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+
+def _train(args: argparse.Namespace) -> int:
+    import torch
+    from tqdm import tqdm
+
+    from normscope.config import Settings, resolve_device
+    from normscope.engine.data import DatasetError
+    from normscope.engine.trainer import Trainer
+    from normscope.presets import get_preset
+    from normscope.schemas import ExperimentSpec, Frame
+
+    try:
+        if args.preset:
+            spec = get_preset(args.preset).spec
+        else:
+            spec = ExperimentSpec.model_validate_json(Path(args.spec).read_text())
+    except (KeyError, OSError) as e:
+        print(f"normscope train: {e}", file=sys.stderr)
+        return 2
+    except ValidationError as e:
+        print(f"normscope train: invalid spec {args.spec}:\n{e}", file=sys.stderr)
+        return 2
+    if args.steps:
+        spec = spec.model_copy(update={"steps": args.steps})
+    settings = Settings()
+    torch.set_num_threads(settings.torch_threads)
+    device = resolve_device(args.device or settings.device)
+    out = open(args.out, "w") if args.out else None  # noqa: SIM115 - closed in finally below
+    bar = tqdm(total=spec.steps, unit="step", desc=spec.name[:40], disable=args.quiet)
+
+    def on_frame(frame: Frame) -> None:
+        bar.update(frame.step - frame.prev_step)
+        accs = [f"{r.val.acc:.3f}" if r.val and r.val.acc is not None else "-" for r in frame.runs]
+        bar.set_postfix_str(" ".join(f"{v.label}:{a}" for v, a in zip(spec.variants, accs, strict=True)))
+        if out:
+            out.write(frame.model_dump_json() + "\n")
+
+    try:
+        trainer = Trainer(spec, device, on_frame=on_frame)
+        if out:
+            out.write(
+                json.dumps({"type": "layers", "layers": [li.model_dump() for li in trainer.layout()]}) + "\n"
+            )
+        status = trainer.run()
+    except DatasetError as e:
+        print(f"normscope train: {e}", file=sys.stderr)
+        return 2
+    finally:
+        bar.close()
+        if out:
+            out.close()
+    runs = ", ".join(f"{r.label}={r.status}" for r in trainer.runs)
+    print(f"{status} at step {trainer.step} on {device}: {runs}", file=sys.stderr)
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from normscope.api.server import serve
+
+    return serve(host=args.host, port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="normscope", description="Watch Batch Normalization work, live.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="start the web server (dashboard, REST, websockets)")
+    s.add_argument("--host", help="address to bind (default NORMSCOPE_HOST or 127.0.0.1)")
+    s.add_argument("--port", type=int, help="port (default NORMSCOPE_PORT or 8000)")
+    s.set_defaults(func=_serve)
+    t = sub.add_parser("train", help="train headless and write frames as JSON lines")
+    src = t.add_mutually_exclusive_group(required=True)
+    src.add_argument("--preset", help="a preset id (see GET /api/presets)")
+    src.add_argument("--spec", help="an ExperimentSpec JSON file")
+    t.add_argument("--out", help="write frames here, one JSON object per line")
+    t.add_argument("--steps", type=int, help="override the spec's step count")
+    t.add_argument("--device", help="cpu, cuda, cuda:N (default NORMSCOPE_DEVICE)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_train)
+    args = parser.parse_args(argv)
+    return args.func(args)
