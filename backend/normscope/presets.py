@@ -39,7 +39,7 @@ PRESETS: list[Preset] = [
                     "hidden": [100, 100, 100],
                     "activation": "sigmoid",
                     "init": "gaussian",
-                    "init_std": 0.1,
+                    "init_std": 0.06,
                 },
                 "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.0},
                 "batch_size": 60,
