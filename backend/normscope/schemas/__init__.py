@@ -1,6 +1,17 @@
 """Pydantic models shared by every layer: no torch, no fastapi."""
 
 from normscope.schemas.control import Action, ControlCommand
+from normscope.schemas.experiment import (
+    TERMINAL,
+    ErrorMessage,
+    Experiment,
+    ExperimentStatus,
+    Health,
+    HelloMessage,
+    LayersMessage,
+    RunInfo,
+    StatusMessage,
+)
 from normscope.schemas.frame import (
     TAP_ORDER,
     BNStats,
@@ -25,20 +36,29 @@ from normscope.schemas.spec import (
 
 __all__ = [
     "TAP_ORDER",
+    "TERMINAL",
     "Action",
     "BNStats",
     "ControlCommand",
     "DatasetSpec",
+    "ErrorMessage",
     "EvalResult",
+    "Experiment",
     "ExperimentSpec",
+    "ExperimentStatus",
     "Frame",
+    "Health",
+    "HelloMessage",
     "LayerInfo",
     "LayerStats",
+    "LayersMessage",
     "ModelSpec",
     "OptimizerSpec",
     "ProbeSpec",
     "RunFrame",
+    "RunInfo",
     "RunStatus",
+    "StatusMessage",
     "Summary",
     "Tap",
     "TapStats",

@@ -1,0 +1,61 @@
+"""Experiment records and the websocket messages built from them: one family for REST, websocket and store."""
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from normscope.schemas.frame import LayerInfo, RunStatus
+from normscope.schemas.spec import ExperimentSpec
+
+ExperimentStatus = Literal["queued", "running", "paused", "done", "cancelled", "failed", "interrupted"]
+TERMINAL: frozenset[str] = frozenset({"done", "cancelled", "failed", "interrupted"})
+
+
+class RunInfo(BaseModel):
+    index: int
+    label: str
+    status: RunStatus | Literal["queued", "failed", "interrupted"] = "queued"
+
+
+class Experiment(BaseModel):
+    id: str
+    spec: ExperimentSpec
+    status: ExperimentStatus
+    step: int = 0
+    created_at: datetime
+    runs: list[RunInfo]
+    error: str | None = None
+
+
+class HelloMessage(BaseModel):
+    type: Literal["hello"] = "hello"
+    experiment: Experiment
+    layers: list[LayerInfo] = Field(description="Empty until the worker has fixed the histogram edges.")
+
+
+class StatusMessage(BaseModel):
+    type: Literal["status"] = "status"
+    status: ExperimentStatus
+    step: int
+    runs: list[RunInfo]
+    error: str | None = None
+
+
+class LayersMessage(BaseModel):
+    """Sent once when a queued experiment starts and its histogram edges are known."""
+
+    type: Literal["layers"] = "layers"
+    layers: list[LayerInfo]
+
+
+class ErrorMessage(BaseModel):
+    type: Literal["error"] = "error"
+    detail: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    device: str
+    version: str
+    viewers: int = Field(0, description="Websocket connections open now.")

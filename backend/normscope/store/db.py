@@ -1,0 +1,234 @@
+"""SQLite store: experiments, their runs and frames. Frames are kept as the encoded message text that
+went to the viewers, so history is served and replayed without re-encoding."""
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from normscope.schemas import Experiment, ExperimentSpec, LayerInfo, RunInfo
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS experiments (
+    id TEXT PRIMARY KEY,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL,
+    step INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    error TEXT,
+    layers TEXT
+);
+CREATE TABLE IF NOT EXISTS runs (
+    experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    label TEXT NOT NULL,
+    status TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, idx)
+);
+CREATE TABLE IF NOT EXISTS frames (
+    experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    prev_step INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (experiment_id, step)
+) WITHOUT ROWID;
+"""
+
+
+class Store:
+    """One connection shared by the server's threads behind a lock, in WAL mode."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")  # outside a transaction, as SQLite requires
+        self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a process crash loses nothing committed
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.executescript(SCHEMA)
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # experiments -------------------------------------------------------------------------------------
+    def create(self, experiment_id: str, spec: ExperimentSpec) -> Experiment:
+        now = datetime.now(UTC)
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO experiments (id, spec, status, created_at) VALUES (?, ?, 'queued', ?)",
+                (experiment_id, spec.model_dump_json(), now.isoformat()),
+            )
+            db.executemany(
+                "INSERT INTO runs (experiment_id, idx, label, status) VALUES (?, ?, ?, 'queued')",
+                [(experiment_id, i, v.label) for i, v in enumerate(spec.variants)],
+            )
+        return self.get(experiment_id)  # type: ignore[return-value]
+
+    def get(self, experiment_id: str) -> Experiment | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT id, spec, status, step, created_at, error FROM experiments WHERE id = ?",
+                (experiment_id,),
+            ).fetchone()
+            if row is None:
+                return None
+            runs = self._db.execute(
+                "SELECT idx, label, status FROM runs WHERE experiment_id = ? ORDER BY idx", (experiment_id,)
+            ).fetchall()
+        return _experiment(row, runs)
+
+    def list_experiments(self, limit: int = 500) -> list[Experiment]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, spec, status, step, created_at, error FROM experiments "
+                "ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+            runs: dict[str, list[tuple]] = {}
+            for eid, idx, label, status in self._db.execute(
+                "SELECT experiment_id, idx, label, status FROM runs ORDER BY experiment_id, idx"
+            ):
+                runs.setdefault(eid, []).append((idx, label, status))
+        return [_experiment(r, runs.get(r[0], [])) for r in rows]
+
+    def set_status(
+        self,
+        experiment_id: str,
+        status: str,
+        step: int | None = None,
+        run_statuses: list[str] | None = None,
+        error: str | None = None,
+    ) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE experiments SET status = ?, step = COALESCE(?, step), error = COALESCE(?, error) "
+                "WHERE id = ?",
+                (status, step, error, experiment_id),
+            )
+            if run_statuses is not None:
+                db.executemany(
+                    "UPDATE runs SET status = ? WHERE experiment_id = ? AND idx = ?",
+                    [(s, experiment_id, i) for i, s in enumerate(run_statuses)],
+                )
+
+    def end_unfinished_runs(self, experiment_id: str, status: str) -> None:
+        """Runs still queued or running when their experiment ends take its terminal status."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE runs SET status = ? WHERE experiment_id = ? AND status IN ('queued', 'running')",
+                (status, experiment_id),
+            )
+
+    def mark_interrupted(self) -> list[str]:
+        """At start-up: whatever was queued, running or paused when the server stopped is interrupted."""
+        with self._tx() as db:
+            ids = [
+                r[0]
+                for r in db.execute(
+                    "SELECT id FROM experiments WHERE status IN ({})".format(",".join("?" * len(_LIVE))),
+                    _LIVE,
+                )
+            ]
+            for eid in ids:
+                db.execute(
+                    "UPDATE experiments SET status = 'interrupted', "
+                    "error = COALESCE(error, 'the server stopped while it ran') WHERE id = ?",
+                    (eid,),
+                )
+                db.execute(
+                    "UPDATE runs SET status = 'interrupted' "
+                    "WHERE experiment_id = ? AND status IN ('queued', 'running')",
+                    (eid,),
+                )
+        return ids
+
+    def delete(self, experiment_id: str) -> bool:
+        with self._tx() as db:
+            return db.execute("DELETE FROM experiments WHERE id = ?", (experiment_id,)).rowcount > 0
+
+    # layers and frames -------------------------------------------------------------------------------
+    def set_layers(self, experiment_id: str, layers_json: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE experiments SET layers = ? WHERE id = ?", (layers_json, experiment_id))
+
+    def layers(self, experiment_id: str) -> list[LayerInfo]:
+        with self._lock:
+            row = self._db.execute("SELECT layers FROM experiments WHERE id = ?", (experiment_id,)).fetchone()
+        if row is None or row[0] is None:
+            return []
+        return [LayerInfo.model_validate(x) for x in json.loads(row[0])]
+
+    def add_frame(self, experiment_id: str, step: int, prev_step: int, body: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO frames (experiment_id, step, prev_step, body) VALUES (?, ?, ?, ?)",
+                (experiment_id, step, prev_step, body),
+            )
+            db.execute("UPDATE experiments SET step = MAX(step, ?) WHERE id = ?", (step, experiment_id))
+
+    def frames(self, experiment_id: str, since: int = -1, limit: int = 1000) -> list[str]:
+        """Encoded frames with step > since, in step order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM frames WHERE experiment_id = ? AND step > ? ORDER BY step LIMIT ?",
+                (experiment_id, since, limit),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def frame_steps(self, experiment_id: str) -> list[int]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT step FROM frames WHERE experiment_id = ? ORDER BY step", (experiment_id,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def frames_at(self, experiment_id: str, steps: list[int]) -> list[str]:
+        """Encoded frames at the given steps (a downsampled history), in step order."""
+        if not steps:
+            return []
+        out: list[str] = []
+        with self._lock:
+            for chunk in range(0, len(steps), 500):
+                part = steps[chunk : chunk + 500]
+                out.extend(
+                    r[0]
+                    for r in self._db.execute(
+                        "SELECT body FROM frames WHERE experiment_id = ? "
+                        f"AND step IN ({','.join('?' * len(part))}) "
+                        "ORDER BY step",
+                        (experiment_id, *part),
+                    )
+                )
+        return out
+
+
+_LIVE = ("queued", "running", "paused")
+
+
+def _experiment(row: tuple, runs: list[tuple]) -> Experiment:
+    eid, spec, status, step, created_at, error = row
+    return Experiment(
+        id=eid,
+        spec=ExperimentSpec.model_validate_json(spec),
+        status=status,
+        step=step,
+        created_at=datetime.fromisoformat(created_at),
+        runs=[RunInfo(index=i, label=label, status=s) for i, label, s in runs],
+        error=error,
+    )

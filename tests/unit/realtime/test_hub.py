@@ -1,0 +1,49 @@
+import asyncio
+
+from normscope.realtime import Hub, Message, Subscriber
+
+
+def test_full_queue_drops_the_oldest_frame_never_a_status():
+    sub = Subscriber(maxlen=3)
+    sub.put(Message("status-1", droppable=False))
+    for i in range(5):
+        sub.put(Message(f"frame-{i}", droppable=True))
+    assert [m.text for m in sub._queue] == ["status-1", "frame-3", "frame-4"]
+    assert sub.dropped == 3
+    sub.put(Message("status-2", droppable=False))
+    assert [m.text for m in sub._queue] == ["status-1", "frame-4", "status-2"]
+
+
+def test_a_queue_of_status_messages_refuses_frames_but_keeps_statuses():
+    sub = Subscriber(maxlen=2)
+    for i in range(3):
+        sub.put(Message(f"s{i}", droppable=False))
+    sub.put(Message("frame", droppable=True))
+    assert [m.text for m in sub._queue] == ["s0", "s1", "s2"]
+
+
+def test_publish_delivers_the_same_object_to_every_subscriber_and_unsubscribes():
+    async def main() -> None:
+        hub = Hub(queue_size=4)
+        async with hub.subscribe("e1") as a, hub.subscribe("e1") as b, hub.subscribe("e2") as other:
+            assert hub.publish("e1", "payload", droppable=True) == 2
+            ma, mb = await a.get(), await b.get()
+            assert ma is mb  # encoded once, shared
+            assert len(other) == 0
+            slow = b
+            for i in range(10):
+                hub.publish("e1", f"f{i}", droppable=True)
+            assert len(slow) == 4 and (await a.get()).text == "f6"
+        assert hub.subscriber_count() == 0
+
+    asyncio.run(main())
+
+
+def test_get_waits_for_a_message():
+    async def main() -> str:
+        hub = Hub()
+        async with hub.subscribe("t") as sub:
+            asyncio.get_running_loop().call_later(0.05, hub.publish, "t", "late", False)
+            return (await asyncio.wait_for(sub.get(), 2)).text
+
+    assert asyncio.run(main()) == "late"

@@ -1,0 +1,39 @@
+import sqlite3
+
+from normscope.schemas import ExperimentSpec
+from normscope.store import Store
+
+
+def _spec() -> ExperimentSpec:
+    return ExperimentSpec.model_validate({"variants": [{"label": "a"}, {"label": "b", "norm": "batch"}]})
+
+
+def test_round_trip_status_frames_and_restart(tmp_path):
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    e = store.create("e1", _spec())
+    assert e.status == "queued" and [r.label for r in e.runs] == ["a", "b"]
+    store.set_status("e1", "running", step=0, run_statuses=["running", "running"])
+    for step in (10, 20, 30):
+        store.add_frame("e1", step, step - 10, f'{{"type":"frame","step":{step}}}')
+    assert store.frames("e1", since=10, limit=1) == ['{"type":"frame","step":20}']
+    assert store.frame_steps("e1") == [10, 20, 30]
+    assert store.get("e1").step == 30
+    store.close()
+
+    reopened = Store(path)
+    assert reopened.mark_interrupted() == ["e1"]
+    e = reopened.get("e1")
+    assert e.status == "interrupted" and all(r.status == "interrupted" for r in e.runs)
+    assert len(reopened.frames("e1")) == 3
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_list_newest_first_and_delete_cascades(tmp_path):
+    store = Store(tmp_path / "s.sqlite3")
+    store.create("old", _spec())
+    store.create("new", _spec())
+    store.add_frame("old", 10, 0, "{}")
+    assert [e.id for e in store.list_experiments()] == ["new", "old"]
+    assert store.delete("old") and not store.delete("old")
+    assert store.frames("old") == [] and store.get("old") is None
