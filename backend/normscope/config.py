@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     max_running: int = Field(2, ge=1, le=64, description="Experiments training at once; the rest queue.")
     max_clients: int = Field(1000, ge=1, le=100_000, description="Websocket viewers at once.")
 
+    @field_validator("token")
+    @classmethod
+    def _token(cls, v: str | None) -> str | None:
+        return v or None  # an empty NORMSCOPE_TOKEN (compose passes one through) means "generate one"
+
     @field_validator("device")
     @classmethod
     def _device(cls, v: str) -> str:

@@ -1,0 +1,1 @@
+"""Worker processes and the JobManager that runs experiments in them."""

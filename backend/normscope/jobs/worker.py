@@ -1,0 +1,70 @@
+"""Worker process entry: started with the spawn context, imports torch at once (the warm spare), then waits
+for one experiment, trains it and exits. Talks to the server over two pipes: jobs/controls in, events out.
+
+Events: ("ready", pid, device) or ("fatal", reason) · ("layers", json) · ("frame", step, prev_step, json)
+· ("status", status, step, runs) · ("end", status, error).
+The frame's JSON is encoded here, once; the server stores and fans out that text as it is."""
+
+import contextlib
+import json
+import os
+import traceback
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def worker_main(jobs: Connection, events: Connection, threads: int, device_setting: str) -> None:
+    import torch  # paid while the process waits as the spare, not when a lecturer presses Start
+
+    from normscope.config import resolve_device
+    from normscope.engine.data import DatasetError
+    from normscope.engine.trainer import Trainer
+    from normscope.schemas import ControlCommand, ExperimentSpec, Frame
+
+    torch.set_num_threads(threads)
+    try:
+        device = resolve_device(device_setting)
+    except RuntimeError as e:
+        events.send(("fatal", str(e)))
+        return
+    events.send(("ready", os.getpid(), device))
+    try:
+        _, spec_json = jobs.recv()
+    except (EOFError, OSError):
+        return  # the server went away before giving this spare a job
+
+    server_gone = False
+
+    def control(timeout: float) -> ControlCommand | None:
+        nonlocal server_gone
+        if server_gone:
+            return None
+        try:
+            if not jobs.poll(timeout):
+                return None
+            return ControlCommand.model_validate(jobs.recv())
+        except (EOFError, OSError):
+            server_gone = True  # say it once: a closed pipe stays readable and would repeat forever
+            return ControlCommand(action="cancel")  # stop rather than train for nobody
+
+    def on_frame(frame: Frame) -> None:
+        events.send(("frame", frame.step, frame.prev_step, frame.model_dump_json()))
+
+    def on_status(status: str, step: int, runs: list[str]) -> None:
+        events.send(("status", status, step, list(runs)))
+
+    end: tuple[Any, ...]
+    try:
+        spec = ExperimentSpec.model_validate_json(spec_json)
+        trainer = Trainer(spec, device, on_frame=on_frame, on_status=on_status, control=control)
+        events.send(("layers", json.dumps([layer.model_dump() for layer in trainer.layout()])))
+        end = ("end", trainer.run(), None)
+    except DatasetError as e:
+        end = ("end", "failed", f"dataset: {e}")
+    except MemoryError:
+        end = ("end", "failed", "out of memory in the training worker")
+    except Exception as e:  # any other failure ends this experiment, never the server
+        last = traceback.extract_tb(e.__traceback__)[-1]
+        end = ("end", "failed", f"{type(e).__name__}: {e} ({os.path.basename(last.filename)}:{last.lineno})")
+    with contextlib.suppress(BrokenPipeError, OSError):  # the server is gone: nobody to tell
+        events.send(end)
