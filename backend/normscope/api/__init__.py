@@ -1,0 +1,1 @@
+"""FastAPI app: REST, websocket, pages. Never imports the engine."""

@@ -1,0 +1,89 @@
+"""REST routes under /api: thin verbs over the store and the job manager."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
+
+from normscope import __version__
+from normscope.api.deps import ManagerDep, Presenter, StoreDep
+from normscope.jobs.manager import ControlError
+from normscope.presets import PRESETS, Preset
+from normscope.schemas import ControlCommand, Experiment, ExperimentSpec, Frame, Health
+
+router = APIRouter(prefix="/api")
+MAX_FRAMES_PER_REQUEST = 5000
+
+
+def _found(experiment: Experiment | None, experiment_id: str) -> Experiment:
+    if experiment is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
+    return experiment
+
+
+@router.get("/health", response_model=Health)
+def health(manager: ManagerDep) -> Health:
+    return Health(
+        device=manager.device or "starting", version=__version__, viewers=manager.hub.subscriber_count()
+    )
+
+
+@router.get("/presets", response_model=list[Preset])
+def presets() -> list[Preset]:
+    return PRESETS
+
+
+@router.post(
+    "/experiments", response_model=Experiment, status_code=status.HTTP_201_CREATED, dependencies=[Presenter]
+)
+def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
+    return manager.launch(spec)
+
+
+@router.get("/experiments", response_model=list[Experiment])
+def list_experiments(store: StoreDep) -> list[Experiment]:
+    return store.list_experiments()
+
+
+@router.get("/experiments/{experiment_id}", response_model=Experiment)
+def get_experiment(experiment_id: str, store: StoreDep) -> Experiment:
+    return _found(store.get(experiment_id), experiment_id)
+
+
+@router.post(
+    "/experiments/{experiment_id}/control",
+    response_model=Experiment,
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Presenter],
+    responses={409: {"description": "The experiment is finished, or queued and the action is not cancel."}},
+)
+def control_experiment(experiment_id: str, cmd: ControlCommand, manager: ManagerDep) -> Experiment:
+    """Pause, resume, step (one frame's worth while paused), cancel, or pace (steps per second; null
+    lifts it). Takes effect between training steps; the websocket carries the status it leads to."""
+    try:
+        return manager.control(experiment_id, cmd)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}") from None
+    except ControlError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
+
+
+@router.get("/experiments/{experiment_id}/frames", response_model=list[Frame])
+def experiment_frames(
+    experiment_id: str,
+    store: StoreDep,
+    since: Annotated[int, Query(ge=-1, description="Frames after this step.")] = -1,
+    limit: Annotated[int, Query(ge=1, le=MAX_FRAMES_PER_REQUEST)] = 1000,
+) -> Response:
+    """Stored frames in step order, exactly as they were streamed (a client fills a gap from here)."""
+    _found(store.get(experiment_id), experiment_id)
+    body = "[" + ",".join(store.frames(experiment_id, since, limit)) + "]"  # stored text, not re-encoded
+    return Response(body, media_type="application/json")
+
+
+@router.delete(
+    "/experiments/{experiment_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Presenter]
+)
+def delete_experiment(experiment_id: str, manager: ManagerDep) -> Response:
+    if not manager.delete(experiment_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

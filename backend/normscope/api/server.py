@@ -1,0 +1,37 @@
+"""`normscope serve`: settings, a presenter token, the startup URL, uvicorn."""
+
+import logging
+import secrets
+import sys
+
+import uvicorn
+
+from normscope.api.app import create_app
+from normscope.config import Settings
+
+WS_MAX_BYTES = 64 * 1024  # inbound websocket messages: viewers only ever send tiny pings
+
+
+def serve(host: str | None = None, port: int | None = None) -> int:
+    settings = Settings()
+    updates: dict = {"token": settings.token or secrets.token_urlsafe(18)}
+    if host:
+        updates["host"] = host
+    if port is not None:
+        updates["port"] = port
+    settings = settings.model_copy(update=updates)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    base = f"http://{shown}:{settings.port}"
+    print(f"normscope {'=' * 60}", file=sys.stderr)
+    print(f"  presenter: {base}/?token={settings.token}", file=sys.stderr)
+    print(f"  viewers:   {base}/", file=sys.stderr)
+    print(f"  data:      {settings.data_dir.resolve()}", file=sys.stderr)
+    print("=" * 70, file=sys.stderr, flush=True)
+    try:
+        app = create_app(settings)
+        uvicorn.run(app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES, log_level="info")
+    except RuntimeError as e:
+        print(f"normscope serve: {e}", file=sys.stderr)
+        return 1
+    return 0
