@@ -16,6 +16,9 @@ FORBIDDEN = {
         "normscope.store",
     ],
     "normscope.presets": ["torch", "fastapi"],
+    "normscope.store": ["torch", "fastapi"],
+    "normscope.realtime": ["torch", "fastapi"],
+    "normscope.api.app": ["torch", "normscope.engine"],
 }
 
 

@@ -1,0 +1,109 @@
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from websockets.sync.client import connect
+
+from tests.api.conftest import Server, tiny_spec, wait_status
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _training_worker(server: Server) -> int:
+    """The worker that trains is the child burning CPU; the warm spare idles once torch is imported."""
+    children = server.children()
+    before = {p: _cpu_ticks(p) for p in children}
+    time.sleep(0.5)
+    return max(children, key=lambda p: _cpu_ticks(p) - before[p])
+
+
+def test_a_killed_worker_fails_its_experiment_fast_and_the_server_goes_on(own_server):
+    server = own_server()
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
+            while json.loads(ws.recv(timeout=30))["type"] != "frame":
+                pass
+            pid = _training_worker(server)
+            os.kill(pid, signal.SIGKILL)
+            killed_at = time.monotonic()
+            while True:
+                msg = json.loads(ws.recv(timeout=5))
+                if msg["type"] == "status" and msg["status"] == "failed":
+                    break
+            assert time.monotonic() - killed_at < 2.0
+            assert "SIGKILL" in msg["error"]
+        assert c.get("/api/health").json()["status"] == "ok"
+        again = c.post("/api/experiments", json=tiny_spec(steps=20)).json()["id"]
+        assert wait_status(c, again, {"done", "failed"})["status"] == "done"
+
+
+def test_a_worker_that_raises_fails_with_a_reason(own_server, tmp_path):
+    server = own_server()
+    with server.client() as c:
+        spec = tiny_spec(dataset={"name": "idx", "path": str(tmp_path / "no-such-folder")})
+        eid = c.post("/api/experiments", json=spec).json()["id"]
+        e = wait_status(c, eid, {"failed"}, timeout=30)
+        assert "not a folder" in e["error"]
+        assert c.get("/api/health").status_code == 200
+
+
+def test_divergence_marks_one_run_and_the_other_finishes(server: Server):
+    spec = tiny_spec(model={"hidden": [64, 64], "activation": "relu"}, optimizer={"lr": 5.0}, steps=300)
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=spec).json()["id"]
+        e = wait_status(c, eid, {"done", "failed"})
+    assert e["status"] == "done"
+    assert [r["status"] for r in e["runs"]] == ["diverged", "done"]
+
+
+def test_server_killed_mid_run_restarts_with_the_experiment_interrupted_and_frames_intact(own_server):
+    server = own_server()
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        deadline = time.monotonic() + 30
+        while len(c.get(f"/api/experiments/{eid}/frames").json()) < 5:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    server.stop(signal.SIGKILL)
+    with_frames = Server(server.proc, server.port, server.data_dir, server.log)
+    restarted = own_server()
+    assert restarted.data_dir == with_frames.data_dir
+    with restarted.client() as c:
+        e = c.get(f"/api/experiments/{eid}").json()
+        assert e["status"] == "interrupted" and e["error"]
+        assert all(r["status"] == "interrupted" for r in e["runs"])
+        frames = c.get(f"/api/experiments/{eid}/frames").json()
+        assert len(frames) >= 5
+        steps = [f["step"] for f in frames]
+        assert steps == list(range(10, 10 * len(frames) + 1, 10))
+        assert c.post("/api/experiments", json=tiny_spec(steps=10)).status_code == 201
+
+
+def test_workers_exit_when_their_server_dies(own_server):
+    server = own_server()
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        deadline = time.monotonic() + 30
+        while not c.get(f"/api/experiments/{eid}/frames").json():
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    workers = server.children()
+    assert workers
+    server.stop(signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while any(Path(f"/proc/{p}").exists() and "Z" not in _state(p) for p in workers):
+        assert time.monotonic() < deadline, "orphaned workers kept running"
+        time.sleep(0.1)
+
+
+def _state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return "Z"

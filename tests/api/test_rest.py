@@ -1,0 +1,126 @@
+import pytest
+
+from tests.api.conftest import Server, tiny_spec, wait_status
+
+
+def test_health_and_presets(server: Server):
+    with server.client(None) as c:
+        h = c.get("/api/health").json()
+        assert h["status"] == "ok" and h["device"] == "cpu" and h["version"]
+        presets = c.get("/api/presets").json()
+    ids = [p["id"] for p in presets]
+    assert "ioffe-szegedy" in ids
+    assert all({"id", "title", "summary", "spec"} <= set(p) for p in presets)
+
+
+def test_create_run_done_frames_list_delete(server: Server):
+    with server.client() as c:
+        r = c.post("/api/experiments", json=tiny_spec(name="first"))
+        assert r.status_code == 201, r.text
+        first = r.json()
+        assert set(first) >= {"id", "spec", "status", "step", "created_at", "runs", "error"}
+        assert [run["label"] for run in first["runs"]] == ["plain", "BN"]
+        second = c.post("/api/experiments", json=tiny_spec(name="second", steps=20)).json()
+        done = wait_status(c, first["id"], {"done"})
+        assert done["step"] == 60 and [r["status"] for r in done["runs"]] == ["done", "done"]
+        wait_status(c, second["id"], {"done"})
+
+        frames = c.get(f"/api/experiments/{first['id']}/frames").json()
+        assert [f["step"] for f in frames] == [10, 20, 30, 40, 50, 60]
+        page = c.get(f"/api/experiments/{first['id']}/frames", params={"since": 20, "limit": 2}).json()
+        assert [f["step"] for f in page] == [30, 40]
+        assert page[0]["prev_step"] == 20
+
+        listed = [e["id"] for e in c.get("/api/experiments").json()]
+        assert listed.index(second["id"]) < listed.index(first["id"])  # newest first
+
+        assert c.delete(f"/api/experiments/{second['id']}").status_code == 204
+        assert c.get(f"/api/experiments/{second['id']}").status_code == 404
+        assert c.get(f"/api/experiments/{second['id']}/frames").status_code == 404
+        assert c.delete(f"/api/experiments/{second['id']}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/api/experiments", tiny_spec()),
+        ("POST", "/api/experiments/any/control", {"action": "pause"}),
+        ("DELETE", "/api/experiments/any", None),
+    ],
+)
+def test_mutating_routes_need_the_presenter_token(server: Server, method, path, body):
+    before = len(server.client().get("/api/experiments").json())
+    with server.client(None) as anonymous:
+        r = anonymous.request(method, path, json=body)
+        assert r.status_code == 401 and "token" in r.json()["detail"]
+    with server.client("wrong") as wrong:
+        r = wrong.request(method, path, json=body)
+        assert r.status_code == 403 and r.json()["detail"] == "wrong presenter token"
+    assert len(server.client().get("/api/experiments").json()) == before
+
+
+@pytest.mark.parametrize(
+    ("patch", "loc"),
+    [
+        ({"model": {"hidden": [1_000_000]}}, ["body", "model", "hidden", 0]),
+        ({"optimizer": {"lr": -1}}, ["body", "optimizer", "lr"]),
+        ({"dataset": {"name": "imagenet"}}, ["body", "dataset", "name"]),
+        ({"variants": []}, ["body", "variants"]),
+        ({"batch_size": 100_000}, ["body", "batch_size"]),
+    ],
+)
+def test_out_of_bound_specs_get_field_level_422_and_change_nothing(server: Server, patch, loc):
+    with server.client() as c:
+        before = len(c.get("/api/experiments").json())
+        r = c.post("/api/experiments", json=tiny_spec(**patch))
+        assert r.status_code == 422
+        errors = r.json()["detail"]
+        assert any(e["loc"] == loc and e["msg"] for e in errors), errors
+        assert len(c.get("/api/experiments").json()) == before
+
+
+def test_bad_input_never_500(server: Server):
+    with server.client() as c:
+        assert (
+            c.post(
+                "/api/experiments", content=b"{not json", headers={"content-type": "application/json"}
+            ).status_code
+            == 422
+        )
+        assert (
+            c.post(
+                "/api/experiments", content=b"x" * 300_000, headers={"content-type": "application/json"}
+            ).status_code
+            == 413
+        )
+        assert c.get("/api/experiments/nope").status_code == 404
+        assert c.get("/api/experiments/nope/frames", params={"limit": 0}).status_code == 422
+        assert c.post("/api/experiments/nope/control", json={"action": "explode"}).status_code == 422
+        assert c.post("/api/experiments/nope/control", json={"action": "pause"}).status_code == 404
+
+
+def test_control_of_a_finished_experiment_is_a_conflict(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=10)).json()["id"]
+        wait_status(c, eid, {"done"})
+        r = c.post(f"/api/experiments/{eid}/control", json={"action": "pause"})
+        assert r.status_code == 409 and "done" in r.json()["detail"]
+
+
+def test_openapi_documents_every_route_with_models(server: Server):
+    with server.client(None) as c:
+        doc = c.get("/openapi.json").json()
+        assert c.get("/docs").status_code == 200
+    paths = doc["paths"]
+    for path, method in [
+        ("/api/health", "get"),
+        ("/api/presets", "get"),
+        ("/api/experiments", "post"),
+        ("/api/experiments", "get"),
+        ("/api/experiments/{experiment_id}", "get"),
+        ("/api/experiments/{experiment_id}", "delete"),
+        ("/api/experiments/{experiment_id}/control", "post"),
+        ("/api/experiments/{experiment_id}/frames", "get"),
+    ]:
+        assert method in paths[path], (path, method)
+    assert {"ExperimentSpec", "Experiment", "Frame", "ControlCommand"} <= set(doc["components"]["schemas"])

@@ -1,0 +1,114 @@
+import json
+import time
+from contextlib import ExitStack
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from tests.api.conftest import Server, tiny_spec, wait_status
+
+
+def messages_until(ws: ClientConnection, done: callable, timeout: float = 60) -> list[dict]:
+    out: list[dict] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        msg = json.loads(ws.recv(timeout=deadline - time.monotonic()))
+        out.append(msg)
+        if done(msg):
+            return out
+    raise AssertionError(f"not done after {timeout} s: {[m['type'] for m in out]}")
+
+
+def _ended(msg: dict) -> bool:
+    return msg["type"] == "status" and msg["status"] in ("done", "cancelled", "failed")
+
+
+def test_hello_then_frames_with_the_contract_fields(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=100)).json()["id"]
+    with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
+        msgs = messages_until(ws, _ended)
+    hello = msgs[0]
+    assert hello["type"] == "hello" and hello["experiment"]["id"] == eid
+    layers = hello["layers"] or next(m for m in msgs if m["type"] == "layers")["layers"]
+    assert [la["name"] for la in layers] == ["hidden1", "hidden2", "output"]
+    assert all(len(la["edges"][t]) == 17 for la in layers for t in la["taps"])
+    frames = [m for m in msgs if m["type"] == "frame"]
+    assert [f["step"] for f in frames] == list(range(10, 101, 10))
+    assert [f["prev_step"] for f in frames] == [0, *[f["step"] for f in frames[:-1]]]  # no gap
+    widths = {"hidden1": 16, "hidden2": 12, "output": 10}
+    for f in frames:
+        for run in f["runs"]:
+            assert set(run) >= {"index", "loss", "train_acc", "val", "layers"}
+            assert len(run["loss"]) == f["step"] - f["prev_step"]
+            for layer in run["layers"]:
+                assert set(layer) >= {"name", "taps", "grad_norm", "weight_norm", "update_ratio", "bn"}
+                for tap in layer["taps"].values():
+                    assert set(tap) >= {"counts", "under", "over", "mean", "std", "q", "saturation"}
+                    assert sum(tap["counts"]) + tap["under"] + tap["over"] == 32 * widths[layer["name"]]
+                    assert len(tap["q"]) == 5
+            bn = run["layers"][0]["bn"]
+            assert (bn is None) == (run["index"] == 0)
+            if bn:
+                assert set(bn) == {"batch_mean", "batch_var", "running_mean", "running_var", "gamma", "beta"}
+    assert msgs[-1]["status"] == "done" and msgs[-1]["step"] == 100
+
+
+def test_a_late_joiner_gets_the_whole_history(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=50)).json()["id"]
+        wait_status(c, eid, {"done"})
+        stored = c.get(f"/api/experiments/{eid}/frames").json()
+    with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
+        hello = json.loads(ws.recv(timeout=10))
+        frames = [json.loads(ws.recv(timeout=10)) for _ in stored]
+    assert hello["experiment"]["status"] == "done" and hello["layers"]
+    assert frames == stored
+
+
+def test_bad_client_messages_get_an_error_and_the_connection_stays(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=10)).json()["id"]
+        wait_status(c, eid, {"done"})
+    with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
+        messages_until(ws, lambda m: m["type"] == "frame" and m["step"] == 10)
+        for bad in ("not json", '{"type": "launch"}', "[1, 2]", "x" * 5000):
+            ws.send(bad)
+            reply = json.loads(ws.recv(timeout=5))
+            assert reply["type"] == "error" and reply["detail"], bad
+        ws.send(b"\x00\x01")
+        assert json.loads(ws.recv(timeout=5))["type"] == "error"
+        ws.send('{"type": "ping"}')
+        assert json.loads(ws.recv(timeout=5)) == {"type": "pong"}
+
+
+def test_unknown_experiment_gets_an_error(server: Server):
+    with connect(f"{server.ws_url}/ws/experiments/nope") as ws:
+        msg = json.loads(ws.recv(timeout=5))
+    assert msg["type"] == "error" and "nope" in msg["detail"]
+
+
+def test_origin_must_match_the_host(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=10)).json()["id"]
+    with pytest.raises(InvalidStatus):
+        connect(f"{server.ws_url}/ws/experiments/{eid}", origin="http://evil.example")
+    with connect(f"{server.ws_url}/ws/experiments/{eid}", origin=server.url) as ws:
+        assert json.loads(ws.recv(timeout=5))["type"] == "hello"
+
+
+def test_disconnects_leave_no_subscriber_behind(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=400, probe={"every": 2, "bins": 16})).json()[
+            "id"
+        ]
+        with ExitStack() as stack:
+            for _ in range(5):
+                stack.enter_context(connect(f"{server.ws_url}/ws/experiments/{eid}")).recv(timeout=10)
+            assert c.get("/api/health").json()["viewers"] >= 5
+        deadline = time.monotonic() + 5
+        while c.get("/api/health").json()["viewers"] and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert c.get("/api/health").json()["viewers"] == 0
+        c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})
