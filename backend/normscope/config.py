@@ -23,6 +23,7 @@ class Settings(BaseSettings):
     )
     max_running: int = Field(2, ge=1, le=64, description="Experiments training at once; the rest queue.")
     max_clients: int = Field(1000, ge=1, le=100_000, description="Websocket viewers at once.")
+    warm_spare: bool = Field(True, description="Keep a worker with torch imported ready for the next launch.")
 
     @field_validator("token")
     @classmethod

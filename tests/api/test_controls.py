@@ -61,9 +61,9 @@ def test_pause_step_resume_pace_cancel(server: Server):
             control(action="resume")
             _until(ws, lambda m: m["type"] == "status" and m["status"] == "running")
             _until(ws, lambda m: m["type"] == "frame")
-            t0 = time.monotonic()
             frames = _frames_during(ws, 3.0)
-            rate = (frames[-1]["step"] - frames[0]["step"]) / (time.monotonic() - t0)
+            # the trainer's own clock, so a busy test machine delaying delivery does not count
+            rate = (frames[-1]["step"] - frames[0]["step"]) / (frames[-1]["sent_at"] - frames[0]["sent_at"])
             assert 60 <= rate <= 120, rate  # paced to 100 steps/s
 
             control(action="cancel")

@@ -71,9 +71,8 @@ def test_server_killed_mid_run_restarts_with_the_experiment_interrupted_and_fram
             assert time.monotonic() < deadline
             time.sleep(0.1)
     server.stop(signal.SIGKILL)
-    with_frames = Server(server.proc, server.port, server.data_dir, server.log)
     restarted = own_server()
-    assert restarted.data_dir == with_frames.data_dir
+    assert restarted.data_dir == server.data_dir
     with restarted.client() as c:
         e = c.get(f"/api/experiments/{eid}").json()
         assert e["status"] == "interrupted" and e["error"]

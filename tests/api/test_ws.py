@@ -112,3 +112,17 @@ def test_disconnects_leave_no_subscriber_behind(server: Server):
             time.sleep(0.1)
         assert c.get("/api/health").json()["viewers"] == 0
         c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})
+
+
+def test_viewers_past_the_limit_are_refused(own_server):
+    server = own_server(NORMSCOPE_MAX_CLIENTS="2")
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=10)).json()["id"]
+    url = f"{server.ws_url}/ws/experiments/{eid}"
+    with connect(url) as a, connect(url) as b:
+        a.recv(timeout=5)
+        b.recv(timeout=5)
+        with pytest.raises(InvalidStatus), connect(url):
+            pass
+    with connect(url) as again:
+        assert json.loads(again.recv(timeout=5))["type"] == "hello"

@@ -31,7 +31,9 @@ def create_app(settings: Settings) -> FastAPI:
         if interrupted:
             log.warning("marked %d experiment(s) interrupted: %s", len(interrupted), ", ".join(interrupted))
         hub = Hub()
-        manager = JobManager(store, hub, settings.device, settings.torch_threads, settings.max_running)
+        manager = JobManager(
+            store, hub, settings.device, settings.torch_threads, settings.max_running, settings.warm_spare
+        )
         manager.start(asyncio.get_running_loop())
         try:
             device = await asyncio.to_thread(manager.wait_ready)

@@ -30,7 +30,14 @@ def serve(host: str | None = None, port: int | None = None) -> int:
     print("=" * 70, file=sys.stderr, flush=True)
     try:
         app = create_app(settings)
-        uvicorn.run(app, host=settings.host, port=settings.port, ws_max_size=WS_MAX_BYTES, log_level="info")
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            ws_max_size=WS_MAX_BYTES,
+            ws_per_message_deflate=False,  # deflate would compress every frame once per viewer: encode once
+            log_level="info",
+        )
     except RuntimeError as e:
         print(f"normscope serve: {e}", file=sys.stderr)
         return 1

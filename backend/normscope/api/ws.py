@@ -11,7 +11,7 @@ from normscope.schemas import ErrorMessage, HelloMessage
 from normscope.store import Store
 
 router = APIRouter()
-HISTORY_LIMIT = 600  # frames sent to a late joiner; past that, evenly spaced ones (it may fetch the rest)
+HISTORY_LIMIT = 300  # frames sent to a late joiner; past that, evenly spaced ones (it may fetch the rest)
 MAX_CLIENT_MESSAGE = 4096
 PONG = json.dumps({"type": "pong"})
 

@@ -298,7 +298,10 @@ class Trainer:
             or RunFrame(index=r.index, status=r.status, loss=[], train_acc=None, layers=[])
             for r in self.runs
         ]
-        self.on_frame(Frame(step=self.step, prev_step=prev, elapsed=round(self.elapsed, 4), runs=runs))
+        frame = Frame(
+            step=self.step, prev_step=prev, sent_at=time.time(), elapsed=round(self.elapsed, 4), runs=runs
+        )
+        self.on_frame(frame)
         if diverged:
             self.on_status(self.status, self.step, self._statuses())
 

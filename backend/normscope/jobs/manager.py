@@ -47,8 +47,17 @@ class Worker:
 
 
 class JobManager:
-    def __init__(self, store: Store, hub: Hub, device_setting: str, threads: int, max_running: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        hub: Hub,
+        device_setting: str,
+        threads: int,
+        max_running: int,
+        warm_spare: bool = True,
+    ) -> None:
         self.store, self.hub = store, hub
+        self.warm_spare = warm_spare
         self.device_setting, self.threads, self.max_running = device_setting, threads, max_running
         self.device: str | None = None  # as the first worker resolved it
         self._ctx = mp.get_context("spawn")
@@ -65,13 +74,17 @@ class JobManager:
         self._spare = self._spawn()
 
     def wait_ready(self, timeout: float = 120.0) -> str:
-        """Block until the spare has imported torch and resolved the device; raise if it cannot."""
+        """Block until the first worker has imported torch and resolved the device; raise if it cannot.
+        Without a warm spare that worker only checks the device and leaves."""
         spare = self._spare
         assert spare is not None, "start() first"
         if not spare.ready.wait(timeout):
             raise RuntimeError(f"the training worker was not ready after {timeout:.0f} s")
         if spare.fatal:
             raise RuntimeError(spare.fatal)
+        if not self.warm_spare:
+            self._spare = None
+            spare.jobs.close()  # it exits on the closed pipe
         assert self.device is not None
         return self.device
 
@@ -135,7 +148,8 @@ class JobManager:
             worker.experiment_id = eid
             self._running[eid] = worker
             worker.jobs.send(("start", experiment.spec.model_dump_json()))
-            self._spare = self._spawn()  # the next launch starts warm too
+            if self.warm_spare:
+                self._spare = self._spawn()  # the next launch starts warm too
 
     def control(self, experiment_id: str, cmd: ControlCommand) -> Experiment:
         experiment = self.store.get(experiment_id)
@@ -231,7 +245,7 @@ class JobManager:
     def _on_exit(self, worker: Worker) -> None:
         """On the loop: a worker process ended, normally or not; its experiment gets a terminal status."""
         if worker is self._spare:
-            self._spare = None if self._closing or worker.fatal else self._spawn()
+            self._spare = self._spawn() if self.warm_spare and not (self._closing or worker.fatal) else None
             return
         eid = worker.experiment_id
         if eid is None or self._running.get(eid) is not worker:

@@ -4,10 +4,13 @@ Each subscriber has a bounded queue. When it is full, the oldest *frame* is drop
 status message, so a slow viewer loses detail, not state, and never slows the publisher or the others."""
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+
+log = logging.getLogger("normscope.hub")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,14 +31,19 @@ class Subscriber:
             for i, queued in enumerate(self._queue):
                 if queued.droppable:
                     del self._queue[i]
-                    self.dropped += 1
+                    self._count_drop()
                     break
             else:
                 if msg.droppable:  # the queue holds only status messages: the new frame is the one to drop
-                    self.dropped += 1
+                    self._count_drop()
                     return
         self._queue.append(msg)
         self._ready.set()
+
+    def _count_drop(self) -> None:
+        if not self.dropped:
+            log.info("a viewer is too slow for the stream; dropping its oldest frames (it can refetch them)")
+        self.dropped += 1
 
     async def get(self) -> Message:
         while not self._queue:

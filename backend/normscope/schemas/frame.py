@@ -67,6 +67,9 @@ class Frame(BaseModel):
     type: Literal["frame"] = "frame"
     step: int
     prev_step: int
+    sent_at: float = Field(
+        0.0, description="Unix time the worker sent the frame (for latency and staleness)."
+    )
     elapsed: float = Field(0.0, description="Seconds of training so far (pauses excluded).")
     runs: list[RunFrame]
 
