@@ -28,6 +28,8 @@ e2e: $(STAMP) system-deps
 
 bench: $(STAMP)
 	$(PY) bench/probe.py
+	$(PY) bench/launch.py
+	$(PY) bench/fanout.py --clients 200
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -23,7 +23,10 @@ def _found(experiment: Experiment | None, experiment_id: str) -> Experiment:
 @router.get("/health", response_model=Health)
 def health(manager: ManagerDep) -> Health:
     return Health(
-        device=manager.device or "starting", version=__version__, viewers=manager.hub.subscriber_count()
+        device=manager.device or "starting",
+        version=__version__,
+        viewers=manager.hub.subscriber_count(),
+        warm=manager.spare_ready,
     )
 
 

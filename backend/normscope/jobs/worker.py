@@ -27,6 +27,11 @@ def worker_main(jobs: Connection, events: Connection, threads: int, device_setti
     except RuntimeError as e:
         events.send(("fatal", str(e)))
         return
+    try:
+        _warm_up(device)
+    except Exception as e:  # a device or install that cannot train is reported at startup, not at launch
+        events.send(("fatal", f"warm-up training failed: {type(e).__name__}: {e}"))
+        return
     events.send(("ready", os.getpid(), device))
     try:
         _, spec_json = jobs.recv()
@@ -68,3 +73,23 @@ def worker_main(jobs: Connection, events: Connection, threads: int, device_setti
         end = ("end", "failed", f"{type(e).__name__}: {e} ({os.path.basename(last.filename)}:{last.lineno})")
     with contextlib.suppress(BrokenPipeError, OSError):  # the server is gone: nobody to tell
         events.send(end)
+
+
+WARM_UP_SPEC = {
+    "name": "warm-up",
+    "dataset": {"name": "digits"},
+    "model": {"hidden": [8]},
+    "steps": 2,
+    "variants": [{"label": "plain"}, {"label": "BN", "norm": "batch"}],
+    "probe": {"every": 1, "eval_every": 1},
+}
+
+
+def _warm_up(device: str) -> None:
+    """Two throwaway steps so a launch does not pay the lazy imports (torch._dynamo by the optimizers,
+    scikit-learn by the datasets: ~5 s on a CPU machine) or the first-call costs of the probe and device."""
+    from normscope.engine.trainer import Trainer
+    from normscope.schemas import ExperimentSpec
+
+    spec = ExperimentSpec.model_validate(WARM_UP_SPEC)
+    Trainer(spec, device, on_frame=lambda _: None, on_status=lambda *_: None, control=lambda _: None).run()

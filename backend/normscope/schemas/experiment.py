@@ -59,3 +59,6 @@ class Health(BaseModel):
     device: str
     version: str
     viewers: int = Field(0, description="Websocket connections open now.")
+    warm: bool = Field(
+        False, description="A spare worker has finished warming up: the next launch starts at once."
+    )
