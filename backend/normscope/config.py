@@ -24,6 +24,12 @@ class Settings(BaseSettings):
     max_running: int = Field(2, ge=1, le=64, description="Experiments training at once; the rest queue.")
     max_clients: int = Field(1000, ge=1, le=100_000, description="Websocket viewers at once.")
     warm_spare: bool = Field(True, description="Keep a worker with torch imported ready for the next launch.")
+    history_limit: int = Field(
+        300,
+        ge=2,
+        le=100_000,
+        description="Frames a joining viewer gets at once; past that, evenly spaced (REST has the rest).",
+    )
 
     @field_validator("token")
     @classmethod

@@ -11,7 +11,6 @@ from normscope.schemas import ErrorMessage, HelloMessage
 from normscope.store import Store
 
 router = APIRouter()
-HISTORY_LIMIT = 300  # frames sent to a late joiner; past that, evenly spaced ones (it may fetch the rest)
 MAX_CLIENT_MESSAGE = 4096
 PONG = json.dumps({"type": "pong"})
 
@@ -58,7 +57,7 @@ async def experiment_socket(ws: WebSocket, experiment_id: str) -> None:
         hello = HelloMessage(experiment=experiment, layers=store.layers(experiment_id))
         try:
             await ws.send_text(hello.model_dump_json())
-            last = await _send_history(ws, store, experiment_id)
+            last = await _send_history(ws, store, experiment_id, app.state.settings.history_limit)
             sender = asyncio.create_task(_pump(ws, sub, last))
             receiver = asyncio.create_task(_receive(ws, sub))
             done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -71,9 +70,9 @@ async def experiment_socket(ws: WebSocket, experiment_id: str) -> None:
             pass
 
 
-async def _send_history(ws: WebSocket, store: Store, experiment_id: str) -> int:
+async def _send_history(ws: WebSocket, store: Store, experiment_id: str, limit: int) -> int:
     steps = await asyncio.to_thread(store.frame_steps, experiment_id)
-    picked = downsample(steps, HISTORY_LIMIT)
+    picked = downsample(steps, limit)
     bodies = await asyncio.to_thread(store.frames_at, experiment_id, picked)
     for body in bodies:
         await ws.send_text(body)
