@@ -1,31 +1,185 @@
-// Live loss curves for every variant; the full dashboard builds on this stream.
-const id = location.pathname.split("/").pop();
-const conn = document.getElementById("conn");
-const statusEl = document.getElementById("status");
-let traces = null;
+// One experiment, live or replayed: wires the stream, the model, the charts, the controls and the view state.
+import { setupControls } from "./lib/controls.js";
+import * as fig from "./lib/figures.js";
+import { ExperimentModel } from "./lib/model.js";
+import { Renderer } from "./lib/render.js";
+import { loadFrames, setupReplay } from "./lib/replay.js";
+import { Stream } from "./lib/stream.js";
+import { chartStyle, readView, writeView } from "./lib/view.js";
+import { api, presenterToken } from "./token.js";
 
-function onMessage(msg) {
-  if (msg.type === "hello") {
-    document.getElementById("title").textContent = msg.experiment.spec.name;
-    statusEl.textContent = msg.experiment.status;
-    traces = msg.experiment.spec.variants.map((v) => ({ x: [], y: [], name: v.label, mode: "lines" }));
-    Plotly.newPlot("loss", traces, { title: "training loss", yaxis: { type: "log" } }, { responsive: true });
-  } else if (msg.type === "frame" && traces) {
-    const xs = [], ys = [];
-    for (const run of msg.runs) {
-      xs.push(run.loss.map((_, i) => msg.prev_step + 1 + i));
-      ys.push(run.loss);
+const TERMINAL = new Set(["done", "cancelled", "failed", "interrupted"]);
+const el = (id) => document.getElementById(id);
+const experimentId = decodeURIComponent(location.pathname.split("/").pop());
+const view = readView();
+const renderer = new Renderer();
+let model = null;
+let updateControls = () => {};
+
+const layerName = () => view.layer ?? model?.layers.at(-1)?.name ?? "";
+const style = () => chartStyle(view);
+renderer.add("chart-loss", () => fig.lossFigure(model, style()));
+renderer.add("chart-accuracy", () => fig.accuracyFigure(model, style()));
+renderer.add("chart-bands", () => fig.bandsFigure(model, style(), layerName(), view.tap));
+for (const which of Object.keys(fig.BN_PANELS)) renderer.add(`chart-bn-${which}`, () => fig.bnFigure(model, style(), layerName(), which));
+for (const which of Object.keys(fig.OVER_TIME)) renderer.add(`chart-${which}`, () => fig.overTimeFigure(model, style(), which));
+
+// Small multiples, one chart each (Plotly's cost grows with traces per chart): histograms per layer, heatmaps per run.
+function smallMultiples(containerId, prefix, items, build) {
+  const box = el(containerId);
+  for (const old of box.children) renderer.remove(old.id);
+  box.replaceChildren(
+    ...items.map((_, i) => Object.assign(document.createElement("div"), { id: `${prefix}-${i}`, className: "chart small" })),
+  );
+  items.forEach((item, i) => renderer.add(`${prefix}-${i}`, () => build(item)));
+}
+
+function setupMultiples() {
+  smallMultiples("histograms", "chart-hist", model.layers, (layer) =>
+    fig.histogramFigure(model, style(), layer, view.tap, model.latest),
+  );
+  smallMultiples("heatmaps", "chart-heat", model.runs, (run) =>
+    fig.heatmapFigure(model, style(), layerName(), view.tap, run.index),
+  );
+}
+
+// For the browser tests and the curious: timings of each batched update and what each chart holds.
+window.normscope = { renderer, model: () => model, view, stream: () => stream };
+
+function redraw() {
+  if (model) renderer.invalidate();
+  showStatus();
+}
+
+function showStatus() {
+  if (!model) return;
+  const total = model.experiment.spec.steps;
+  el("status").textContent = model.status;
+  el("status").dataset.status = model.status;
+  el("step").textContent = `step ${model.lastStep} / ${total}`;
+  el("progress-bar").style.width = `${Math.min(100, (100 * model.lastStep) / total)}%`;
+  const eta = model.eta();
+  el("eta").textContent = model.status === "running" && eta !== null ? `ETA ${formatSeconds(eta)}` : "";
+  el("error").hidden = !model.error;
+  el("error").textContent = model.error ? `failed: ${model.error}` : "";
+  el("runs").replaceChildren(
+    ...model.runs.map((r) => {
+      const badge = document.createElement("span");
+      badge.className = "run";
+      badge.dataset.status = r.status;
+      badge.style.borderColor = fig.color(r.index);
+      badge.textContent = r.status === "diverged" ? `${r.label}: diverged at step ${r.divergedAt}` : `${r.label}: ${r.status}`;
+      return badge;
+    }),
+  );
+  updateControls(model.status);
+}
+
+function formatSeconds(s) {
+  return s < 90 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+}
+
+function setupView(layers) {
+  const select = el("layer");
+  select.replaceChildren(...layers.map((l) => new Option(l.name, l.name)));
+  if (!layers.some((l) => l.name === view.layer)) view.layer = layers.at(-1)?.name ?? null;
+  select.value = view.layer ?? "";
+}
+
+function applyView() {
+  document.body.classList.toggle("lecture", view.lecture);
+  document.body.classList.toggle("focus", Boolean(view.chart));
+  for (const p of document.querySelectorAll(".panel")) p.classList.toggle("focused", p.dataset.chart === view.chart);
+  for (const r of document.querySelectorAll('input[name="tap"]')) r.checked = r.value === view.tap;
+  el("focus").value = view.chart ?? "";
+  el("lecture").setAttribute("aria-pressed", String(view.lecture));
+  writeView(view);
+  requestAnimationFrame(() => {
+    renderer.resize();
+    redraw();
+  });
+}
+
+el("layer").addEventListener("change", (ev) => { view.layer = ev.target.value; applyView(); });
+for (const r of document.querySelectorAll('input[name="tap"]')) r.addEventListener("change", () => { view.tap = r.value; applyView(); });
+el("focus").addEventListener("change", (ev) => { view.chart = ev.target.value || null; applyView(); });
+el("lecture").addEventListener("click", (ev) => { ev.currentTarget.blur(); view.lecture = !view.lecture; applyView(); });
+const fullscreen = () => (document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen());
+el("fullscreen").addEventListener("click", (ev) => { ev.currentTarget.blur(); fullscreen(); });
+document.addEventListener("keydown", (ev) => {
+  if (ev.target.closest("input, select, textarea")) return;
+  if (ev.key === "l" || ev.key === "L") el("lecture").click();
+  if (ev.key === "f" || ev.key === "F") fullscreen();
+});
+addEventListener("resize", () => renderer.resize());
+
+async function showLesson() {
+  if (!view.preset) return;
+  const preset = (await api("/api/presets")).find((p) => p.id === view.preset);
+  if (!preset) return;
+  el("lesson").hidden = false;
+  el("lesson-text").textContent = preset.summary;
+}
+
+let replaying = false;
+async function startReplay(hello) {
+  replaying = true;
+  stream.close();
+  el("controls").hidden = true;
+  el("conn").textContent = "replay";
+  el("conn").dataset.state = "replay";
+  const frames = await loadFrames(experimentId);
+  setupReplay(hello, frames, (m) => {
+    m.status = hello.experiment.status;
+    m.error = hello.experiment.error;
+    for (const r of hello.experiment.runs) if (m.runs[r.index].status !== "diverged") m.runs[r.index].status = r.status;
+    model = m;
+    redraw();
+  });
+}
+
+const stream = new Stream(experimentId, {
+  hello(msg, first) {
+    if (first) {
+      model = new ExperimentModel(msg.experiment, msg.layers);
+      document.title = `normscope — ${msg.experiment.spec.name}`;
+      el("title").textContent = msg.experiment.spec.name;
+      setupView(msg.layers);
+      setupMultiples();
+      applyView();
+      if (presenterToken() && !TERMINAL.has(msg.experiment.status)) {
+        updateControls = setupControls(experimentId, () => model?.status);
+      }
+      if (TERMINAL.has(msg.experiment.status)) startReplay(msg);
+    } else if (!model.layers.length && msg.layers.length) {
+      model.setLayers(msg.layers);
+      setupView(msg.layers);
+      setupMultiples();
     }
-    Plotly.extendTraces("loss", { x: xs, y: ys }, msg.runs.map((r) => r.index));
-  } else if (msg.type === "status") {
-    statusEl.textContent = msg.status;
-  }
-}
-
-function connect() {
-  const ws = new WebSocket(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/experiments/${id}`);
-  ws.onopen = () => { conn.textContent = "live"; };
-  ws.onmessage = (ev) => onMessage(JSON.parse(ev.data));
-  ws.onclose = () => { conn.textContent = "reconnecting"; setTimeout(connect, 1000); };
-}
-connect();
+    model.setStatus(msg.experiment);
+    redraw();
+  },
+  frame(frame) {
+    model.ingest(frame);
+    redraw();
+  },
+  status(msg) {
+    model.setStatus(msg);
+    redraw();
+    if (TERMINAL.has(msg.status) && !replaying) {
+      startReplay({ experiment: { ...model.experiment, ...msg, type: undefined }, layers: model.layers });
+    }
+  },
+  layers(msg) {
+    model.setLayers(msg.layers);
+    setupView(msg.layers);
+    setupMultiples();
+    applyView();
+  },
+  connection(state) {
+    if (el("conn").dataset.state === "replay") return;
+    el("conn").textContent = state;
+    el("conn").dataset.state = state;
+  },
+});
+showLesson();

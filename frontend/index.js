@@ -1,34 +1,60 @@
+// The start page: the experiments list for everyone, the launch form for the presenter.
+import { SpecForm } from "./lib/form.js";
 import { api, presenterToken } from "./token.js";
 
+const presenter = Boolean(presenterToken());
 const presets = await api("/api/presets");
-const select = document.getElementById("preset");
-for (const p of presets) select.add(new Option(p.title, p.id));
-const showSummary = () => {
-  document.getElementById("summary").textContent = presets.find((p) => p.id === select.value)?.summary ?? "";
-};
-select.addEventListener("change", showSummary);
-showSummary();
+const byId = (id) => presets.find((p) => p.id === id);
 
-if (presenterToken()) {
+if (presenter) {
   document.getElementById("launch").hidden = false;
   document.getElementById("who").textContent = "presenter";
-  document.getElementById("start").addEventListener("click", async () => {
-    const preset = presets.find((p) => p.id === select.value);
+  const form = new SpecForm(document.getElementById("spec-form"));
+  const select = document.getElementById("preset");
+  for (const p of presets) select.add(new Option(p.title, p.id));
+  const pick = () => {
+    const preset = byId(select.value);
+    document.getElementById("summary").textContent = preset?.summary ?? "";
+    if (preset) form.fill(preset.spec);
+  };
+  select.addEventListener("change", pick);
+  select.value = presets[0]?.id ?? "";
+  pick();
+  document.getElementById("spec-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    form.clearErrors();
     try {
-      const exp = await api("/api/experiments", { method: "POST", body: JSON.stringify(preset.spec) });
-      location.href = `/experiments/${exp.id}`;
+      const exp = await api("/api/experiments", { method: "POST", body: JSON.stringify(form.spec()) });
+      const preset = byId(select.value);
+      // The preset's layer and tap; all charts stay on screen (the chart menu focuses one).
+      const q = new URLSearchParams(preset ? { preset: preset.id, layer: preset.view.layer, tap: preset.view.tap } : {});
+      location.href = `/experiments/${exp.id}?${q}`;
     } catch (e) {
-      document.getElementById("launch-error").textContent = JSON.stringify(e.body?.detail ?? e.message);
+      form.showErrors(e.body?.detail ?? e.message);
     }
   });
+}
+
+async function remove(id) {
+  await api(`/api/experiments/${id}`, { method: "DELETE" });
+  await refresh();
 }
 
 async function refresh() {
   const rows = (await api("/api/experiments")).map((e) => {
     const tr = document.createElement("tr");
+    tr.dataset.status = e.status;
     const a = Object.assign(document.createElement("a"), { href: `/experiments/${e.id}`, textContent: e.spec.name });
-    const cells = [a, e.status, `${e.step} / ${e.spec.steps}`, new Date(e.created_at).toLocaleString()];
+    const status = Object.assign(document.createElement("span"), { className: "badge", textContent: e.status });
+    status.dataset.status = e.status;
+    const cells = [a, status, `${e.step} / ${e.spec.steps}`, new Date(e.created_at).toLocaleString()];
     for (const c of cells) tr.insertCell().append(c);
+    const actions = tr.insertCell();
+    if (presenter) {
+      const del = Object.assign(document.createElement("button"), { textContent: "delete", className: "danger" });
+      del.addEventListener("click", () => confirm(`Delete "${e.spec.name}" and its frames?`) && remove(e.id));
+      actions.append(del);
+    }
     return tr;
   });
   document.querySelector("#experiments tbody").replaceChildren(...rows);

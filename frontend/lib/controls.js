@@ -1,0 +1,57 @@
+// Presenter controls: buttons, the pace slider and the keys (space = pause/resume, → = step).
+import { api } from "../token.js";
+
+export const PACES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, null]; // steps per second; null: as fast as it goes
+
+export function setupControls(experimentId, getStatus) {
+  const el = (id) => document.getElementById(id);
+  el("controls").hidden = false;
+  const send = async (body) => {
+    el("control-error").textContent = "";
+    try {
+      await api(`/api/experiments/${experimentId}/control`, { method: "POST", body: JSON.stringify(body) });
+    } catch (e) {
+      el("control-error").textContent = e.body?.detail ?? `control failed (${e.message})`;
+    }
+  };
+  const button = (id, action) =>
+    el(id).addEventListener("click", (ev) => {
+      ev.currentTarget.blur(); // the keys stay shortcuts instead of pressing the focused button again
+      send({ action });
+    });
+  button("pause", "pause");
+  button("resume", "resume");
+  button("step-once", "step");
+  button("cancel", "cancel");
+  const pace = el("pace");
+  const showPace = () => {
+    const v = PACES[Number(pace.value)];
+    el("pace-label").textContent = v === null ? "unlimited" : `${v} steps/s`;
+    return v;
+  };
+  pace.addEventListener("input", showPace);
+  pace.addEventListener("change", () => send({ action: "pace", steps_per_second: showPace() }));
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.target.closest("input, select, textarea")) return; // the slider and selects use these keys
+    const status = getStatus();
+    if (ev.key === " ") {
+      ev.preventDefault();
+      if (status === "running") send({ action: "pause" });
+      else if (status === "paused") send({ action: "resume" });
+    } else if (ev.key === "ArrowRight" && status === "paused") {
+      ev.preventDefault();
+      send({ action: "step" });
+    }
+  });
+
+  // Buttons that cannot act in the current status are disabled, so a click never meets a 409.
+  return (status) => {
+    const live = status === "running" || status === "paused";
+    el("pause").disabled = status !== "running";
+    el("resume").disabled = status !== "paused";
+    el("step-once").disabled = status !== "paused";
+    el("cancel").disabled = !(live || status === "queued");
+    pace.disabled = !live;
+  };
+}

@@ -1,0 +1,228 @@
+// Plotly figures built from the ExperimentModel: pure functions from what is known to {data, layout}.
+import { tapEdges, tapStats } from "./model.js";
+
+// Distinct in colour and lightness, so variants stay apart on a projector.
+export const COLORS = [
+  "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+  "#bcbd22", "#7f7f7f", "#393b79", "#ad494a", "#637939", "#e7ba52", "#843c39", "#7b4173",
+];
+export const color = (index) => COLORS[index % COLORS.length];
+const fade = (hex, alpha) => {
+  const n = parseInt(hex.slice(1), 16);
+  return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
+};
+
+export function baseLayout(style, title) {
+  return {
+    title: { text: title, font: { size: style.font + 4 } },
+    font: { size: style.font, color: style.ink },
+    paper_bgcolor: style.paper,
+    plot_bgcolor: style.paper,
+    margin: { l: 60, r: 20, t: 40 + style.font, b: 40 + style.font },
+    legend: { orientation: "h", y: -0.18 },
+    uirevision: "keep", // zoom and legend clicks survive updates
+  };
+}
+
+export function lossFigure(model, style) {
+  const data = model.runs.map((run) => ({
+    type: "scatter", mode: "lines", name: run.label, x: run.loss.x, y: run.loss.y,
+    line: { color: color(run.index), width: style.line },
+  }));
+  const layout = baseLayout(style, "training loss (every step)");
+  layout.xaxis = { title: { text: "step" } };
+  layout.yaxis = { type: "log" };
+  markDivergence(model, layout);
+  return { data, layout };
+}
+
+export function accuracyFigure(model, style) {
+  const data = [];
+  for (const run of model.runs) {
+    const c = color(run.index);
+    const series = [
+      [run.valAcc, "val (eval mode)", "solid"],
+      [run.valTrainModeAcc, "val (train mode)", "dash"],
+      [run.trainAcc, "train batch", "dot"],
+    ];
+    for (const [s, what, dash] of series) {
+      data.push({
+        type: "scatter", mode: "lines", name: `${run.label} ${what}`, legendgroup: run.label,
+        x: s.x, y: s.y, line: { color: c, dash, width: dash === "solid" ? style.line : style.line * 0.6 },
+      });
+    }
+  }
+  const layout = baseLayout(style, "accuracy");
+  layout.xaxis = { title: { text: "step" } };
+  layout.yaxis = { range: [0, 1.02], tickformat: ".0%" };
+  markDivergence(model, layout);
+  return { data, layout };
+}
+
+function markDivergence(model, layout) {
+  layout.shapes = model.runs
+    .filter((r) => r.divergedAt !== null)
+    .map((r) => ({
+      type: "line", xref: "x", yref: "paper", x0: r.divergedAt, x1: r.divergedAt, y0: 0, y1: 1,
+      line: { color: color(r.index), dash: "dot", width: 2 },
+    }));
+  layout.annotations = model.runs
+    .filter((r) => r.divergedAt !== null)
+    .map((r) => ({
+      x: r.divergedAt, xref: "x", y: 1, yref: "paper", text: `${r.label} diverged`, showarrow: false,
+      font: { color: color(r.index) }, xanchor: "right",
+    }));
+}
+
+// One layer's current histogram of a tap, variants overlaid on the shared edges. What falls outside the
+// edges is drawn as one more bin on each side, over a grey band (Plotly's cost is per trace: one per variant).
+export function histogramFigure(model, style, layer, tap, frame) {
+  const layout = baseLayout(style, `${layer.name} · ${tap}`);
+  layout.showlegend = false;
+  layout.margin = { l: 45, r: 10, t: 30 + style.font, b: 30 };
+  layout.yaxis = { tickformat: ".0%" };
+  const data = [];
+  for (const rf of frame?.runs ?? []) {
+    const ls = rf.layers.find((l) => l.name === layer.name);
+    const stats = ls && tapStats(ls, tap);
+    const edges = ls && tapEdges(layer, ls, tap);
+    if (!stats || !edges) continue;
+    const total = stats.counts.reduce((a, b) => a + b, 0) + stats.under + stats.over || 1;
+    const width = edges[1] - edges[0];
+    const centers = edges.slice(0, -1).map((e, i) => (e + edges[i + 1]) / 2);
+    const label = model.runs[rf.index]?.label ?? String(rf.index);
+    data.push({
+      type: "scatter", mode: "lines", name: label,
+      x: [edges[0] - width / 2, ...centers, edges.at(-1) + width / 2],
+      y: [stats.under, ...stats.counts, stats.over].map((n) => n / total),
+      line: { color: color(rf.index), shape: "hvh", width: style.line * 0.7 },
+      hovertemplate: "%{y:.1%}<extra>" + label + "</extra>",
+    });
+    if (!layout.shapes) {
+      const band = (x0, x1) => ({ type: "rect", xref: "x", yref: "paper", x0, x1, y0: 0, y1: 1, fillcolor: "#ddd", line: { width: 0 }, layer: "below" });
+      layout.shapes = [band(edges[0] - width, edges[0]), band(edges.at(-1), edges.at(-1) + width)];
+    }
+  }
+  return { data, layout };
+}
+
+function layerSeries(model, layerName, pick) {
+  const out = new Map(); // run index -> {x, y}
+  model.frames.y.forEach((frame, i) => {
+    for (const rf of frame.runs) {
+      const ls = rf.layers.find((l) => l.name === layerName);
+      const v = ls ? pick(ls, rf) : undefined;
+      if (v === undefined) continue;
+      if (!out.has(rf.index)) out.set(rf.index, { x: [], y: [] });
+      out.get(rf.index).x.push(model.frames.x[i]);
+      out.get(rf.index).y.push(v);
+    }
+  });
+  return out;
+}
+
+// The Ioffe & Szegedy figure: the 15/50/85 percentiles over time, with min and max, per variant.
+export function bandsFigure(model, style, layerName, tap) {
+  const data = [];
+  for (const [index, s] of layerSeries(model, layerName, (ls) => tapStats(ls, tap)?.q)) {
+    const c = color(index);
+    const label = model.runs[index].label;
+    const q = (k) => s.y.map((v) => v[k]);
+    const back = [...s.x].reverse();
+    // Three traces per variant: the p15–p85 band as one closed shape, the median, min and max split by a gap.
+    data.push({
+      type: "scatter", mode: "lines", name: `${label} p15–p85`, legendgroup: label, x: [...s.x, ...back],
+      y: [...q(3), ...q(1).reverse()], fill: "toself", fillcolor: fade(c, 0.25), line: { color: c, width: 0.5 },
+      hoverinfo: "skip",
+    });
+    data.push({
+      type: "scatter", mode: "lines", name: `${label} median`, legendgroup: label, x: s.x, y: q(2),
+      line: { color: c, width: style.line },
+    });
+    data.push({
+      type: "scatter", mode: "lines", name: `${label} min/max`, legendgroup: label, showlegend: false,
+      x: [...s.x, null, ...s.x], y: [...q(0), null, ...q(4)], line: { color: c, width: 1, dash: "dot" },
+    });
+  }
+  const layout = baseLayout(style, `${layerName} · ${tap}: percentiles 15/50/85, min and max`);
+  layout.xaxis = { title: { text: "step" } };
+  return { data, layout };
+}
+
+// How the distribution moves: step × bin for one variant, each step's column normalized to a share.
+export function heatmapFigure(model, style, layerName, tap, runIndex) {
+  const layer = model.layers.find((l) => l.name === layerName);
+  const run = model.runs[runIndex];
+  const layout = baseLayout(style, `${run.label} · ${layerName} · ${tap}`);
+  layout.margin = { l: 45, r: 10, t: 30 + style.font, b: 30 };
+  const s = layerSeries(model, layerName, (ls, rf) => (rf.index === runIndex ? ls : undefined)).get(runIndex);
+  const edges = layer && s && tapEdges(layer, s.y[0], tap);
+  if (!edges) return { data: [], layout };
+  const z = edges.slice(0, -1).map(() => []);
+  for (const ls of s.y) {
+    const st = tapStats(ls, tap);
+    const total = st.counts.reduce((a, b) => a + b, 0) || 1;
+    st.counts.forEach((n, b) => z[b].push(n / total));
+  }
+  const data = [{
+    type: "heatmap", x: s.x, y: edges.slice(0, -1).map((e, i) => (e + edges[i + 1]) / 2), z,
+    colorscale: "Viridis", showscale: false, name: run.label, hovertemplate: "step %{x}, %{y:.3g}: %{z:.1%}<extra></extra>",
+  }];
+  return { data, layout };
+}
+
+const DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"];
+
+// One per-layer quantity over time for every layer and variant: colour is the variant, dash the layer.
+export const OVER_TIME = {
+  grad: ["weight-gradient norm per layer", (ls) => ls.grad_norm, "log"],
+  update: ["update / weight ratio per layer", (ls) => ls.update_ratio, "log"],
+  saturation: ["saturation of the activation per layer", (ls) => ls.taps.act?.saturation ?? undefined, "linear"],
+};
+
+export function overTimeFigure(model, style, which) {
+  const [title, pick, type] = OVER_TIME[which];
+  const data = [];
+  model.layers.forEach((layer, li) => {
+    for (const [index, s] of layerSeries(model, layer.name, pick)) {
+      const label = model.runs[index].label;
+      data.push({
+        type: "scatter", mode: "lines", name: `${label} ${layer.name}`, legendgroup: label,
+        x: s.x, y: s.y.map((v) => v ?? null),
+        line: { color: color(index), width: style.line * 0.7, dash: DASHES[li % DASHES.length] },
+      });
+    }
+  });
+  const layout = baseLayout(style, title);
+  layout.xaxis = { title: { text: "step" } };
+  layout.yaxis = { type };
+  layout.legend = { orientation: "v", x: 1.02, y: 1 };
+  return { data, layout };
+}
+
+// BN layers: the batch statistics against the running averages eval mode uses, and the learned γ and β.
+export const BN_PANELS = {
+  mean: ["mean: batch vs running", (bn) => [bn.batch_mean.mean, bn.running_mean.mean]],
+  var: ["variance: batch vs running", (bn) => [bn.batch_var.mean, bn.running_var.mean]],
+  gamma: ["γ (scale)", (bn) => [bn.gamma.mean]],
+  beta: ["β (shift)", (bn) => [bn.beta.mean]],
+};
+
+export function bnFigure(model, style, layerName, which) {
+  const [title, pick] = BN_PANELS[which];
+  const layout = baseLayout(style, `${layerName} · BN ${title}`);
+  layout.margin = { l: 55, r: 10, t: 30 + style.font, b: 30 };
+  const data = [];
+  for (const [index, s] of layerSeries(model, layerName, (ls) => ls.bn ?? undefined)) {
+    const label = model.runs[index].label;
+    const vals = s.y.map(pick);
+    data.push({ type: "scatter", mode: "lines", name: `${label} batch`, x: s.x, y: vals.map((v) => v[0]), line: { color: color(index), width: style.line * 0.7 } });
+    if (vals[0]?.length > 1) {
+      data.push({ type: "scatter", mode: "lines", name: `${label} running`, x: s.x, y: vals.map((v) => v[1]), line: { color: color(index), width: style.line, dash: "dash" } });
+    }
+  }
+  if (!data.length) {
+    layout.annotations = [{ text: "no BN layer here", xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false }];
+  }
+  return { data, layout };
+}

@@ -1,0 +1,187 @@
+// The launch form: the whole ExperimentSpec, a variants editor, and the server's 422 errors beside the fields.
+
+const DATASETS = ["digits", "breast_cancer", "wine", "spirals", "blobs", "idx"];
+const ACTIVATIONS = ["sigmoid", "tanh", "relu"];
+const INITS = ["default", "gaussian", "xavier", "he"];
+const NORMS = ["none", "batch", "layer"];
+
+// [path, label, kind, options]; kinds: text, int, float, bool, select, ints (comma list), floats (comma list)
+const FIELDS = [
+  ["name", "name", "text"],
+  ["dataset.name", "dataset", "select", DATASETS],
+  ["dataset.standardize", "standardize inputs", "bool"],
+  ["dataset.val_fraction", "validation share", "float"],
+  ["dataset.n_samples", "samples (synthetic, idx)", "int"],
+  ["dataset.n_classes", "classes (synthetic)", "int"],
+  ["dataset.n_features", "features (blobs)", "int"],
+  ["dataset.noise", "noise (synthetic)", "float"],
+  ["dataset.feature_scales", "feature scales (blobs, comma list)", "floats"],
+  ["dataset.path", "folder of IDX files (idx)", "text"],
+  ["model.kind", "model", "select", ["mlp", "cnn"]],
+  ["model.hidden", "hidden widths / channels (comma list)", "ints"],
+  ["model.activation", "activation", "select", ACTIVATIONS],
+  ["model.init", "init", "select", INITS],
+  ["model.init_std", "gaussian init std", "float"],
+  ["optimizer.name", "optimizer", "select", ["sgd", "adam"]],
+  ["optimizer.lr", "learning rate", "float"],
+  ["optimizer.momentum", "momentum", "float"],
+  ["optimizer.weight_decay", "weight decay", "float"],
+  ["batch_size", "batch size", "int"],
+  ["steps", "steps", "int"],
+  ["seed", "seed", "int"],
+  ["probe.every", "sample every (steps)", "int"],
+  ["probe.bins", "histogram bins", "int"],
+  ["probe.eval_every", "validate every (samples)", "int"],
+];
+
+// Per variant; an empty value inherits the experiment's setting.
+const VARIANT_FIELDS = [
+  ["label", "label", "text"],
+  ["norm", "norm", "select", NORMS],
+  ["placement", "placement", "select", ["before", "after"]],
+  ["lr", "lr", "float"],
+  ["batch_size", "batch", "int"],
+  ["standardize", "standardize", "select", ["", "true", "false"]],
+  ["init", "init", "select", ["", ...INITS]],
+  ["bn_momentum", "BN momentum", "float"],
+];
+
+const get = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
+function set(obj, path, value) {
+  const keys = path.split(".");
+  let o = obj;
+  for (const k of keys.slice(0, -1)) o = o[k] ??= {};
+  o[keys.at(-1)] = value;
+}
+
+function input(path, kind, options) {
+  let control;
+  if (kind === "select") {
+    control = document.createElement("select");
+    for (const o of options) control.add(new Option(o === "" ? "(inherit)" : o, o));
+  } else {
+    control = document.createElement("input");
+    control.type = kind === "bool" ? "checkbox" : kind === "int" || kind === "float" ? "number" : "text";
+    if (kind === "float") control.step = "any";
+  }
+  control.dataset.path = path;
+  control.dataset.kind = kind;
+  control.name = path;
+  return control;
+}
+
+function field(path, label, kind, options) {
+  const wrap = document.createElement("label");
+  wrap.className = "field";
+  wrap.append(Object.assign(document.createElement("span"), { textContent: label }), input(path, kind, options));
+  wrap.append(Object.assign(document.createElement("span"), { className: "field-error" }));
+  return wrap;
+}
+
+function read(control) {
+  const v = control.value.trim();
+  switch (control.dataset.kind) {
+    case "bool": return control.checked;
+    case "int": return v === "" ? null : Number(v);
+    case "float": return v === "" ? null : Number(v);
+    case "ints":
+    case "floats": return v === "" ? null : v.split(/[\s,]+/).filter(Boolean).map(Number);
+    default: return v;
+  }
+}
+
+function write(control, value) {
+  if (control.dataset.kind === "bool") control.checked = Boolean(value);
+  else if (Array.isArray(value)) control.value = value.join(", ");
+  else control.value = value == null ? "" : String(value);
+}
+
+export class SpecForm {
+  constructor(root) {
+    this.root = root;
+    this.fields = root.querySelector("#spec-fields");
+    this.variants = root.querySelector("#variants tbody");
+    for (const f of FIELDS) this.fields.append(field(...f));
+    root.querySelector("#add-variant").addEventListener("click", () => this.addVariant({ label: `variant ${this.variants.rows.length + 1}` }));
+  }
+
+  addVariant(v) {
+    const tr = this.variants.insertRow();
+    for (const [key, , kind, options] of VARIANT_FIELDS) {
+      const cell = tr.insertCell();
+      const control = input(key, kind, options);
+      write(control, v[key] === undefined || v[key] === null ? "" : v[key]);
+      cell.append(control, Object.assign(document.createElement("span"), { className: "field-error" }));
+    }
+    const remove = Object.assign(document.createElement("button"), { type: "button", textContent: "remove" });
+    remove.addEventListener("click", () => tr.remove());
+    tr.insertCell().append(remove);
+  }
+
+  fill(spec) {
+    for (const control of this.fields.querySelectorAll("[data-path]")) write(control, get(spec, control.dataset.path));
+    this.variants.replaceChildren();
+    for (const v of spec.variants) this.addVariant(v);
+    this.clearErrors();
+  }
+
+  // Empty fields are left out, so the server's defaults apply; the server validates everything.
+  spec() {
+    const spec = {};
+    for (const control of this.fields.querySelectorAll("[data-path]")) {
+      const v = read(control);
+      if (v !== null && v !== "") set(spec, control.dataset.path, v);
+    }
+    spec.variants = [...this.variants.rows].map((tr) => {
+      const v = {};
+      for (const control of tr.querySelectorAll("[data-path]")) {
+        let value = read(control);
+        if (control.dataset.path === "standardize" && value !== "") value = value === "true";
+        if (value !== null && value !== "") v[control.dataset.path] = value;
+      }
+      return v;
+    });
+    return spec;
+  }
+
+  clearErrors() {
+    for (const e of this.root.querySelectorAll(".field-error")) e.textContent = "";
+    for (const e of this.root.querySelectorAll(".invalid")) e.classList.remove("invalid");
+    this.root.querySelector("#form-error").textContent = "";
+  }
+
+  // FastAPI's 422: [{loc: ["body", "variants", 0, "lr"], msg}]; each message goes next to its field.
+  showErrors(detail) {
+    this.clearErrors();
+    if (!Array.isArray(detail)) {
+      this.root.querySelector("#form-error").textContent = String(detail);
+      return;
+    }
+    const general = [];
+    for (const err of detail) {
+      const loc = err.loc[0] === "body" ? err.loc.slice(1) : err.loc;
+      const control = this.controlAt(loc);
+      if (control) {
+        control.classList.add("invalid");
+        const slot = control.parentElement.querySelector(".field-error");
+        slot.textContent = [slot.textContent, err.msg].filter(Boolean).join("; ");
+      } else {
+        general.push(`${loc.join(".") || "spec"}: ${err.msg}`);
+      }
+    }
+    this.root.querySelector("#form-error").textContent = general.join("\n");
+  }
+
+  controlAt(loc) {
+    if (loc[0] === "variants" && Number.isInteger(loc[1])) {
+      const tr = this.variants.rows[loc[1]];
+      return tr?.querySelector(`[data-path="${loc[2]}"]`) ?? null;
+    }
+    // A list entry (hidden.3) points at the list's field.
+    for (let n = loc.length; n > 0; n--) {
+      const c = this.fields.querySelector(`[data-path="${loc.slice(0, n).join(".")}"]`);
+      if (c) return c;
+    }
+    return null;
+  }
+}

@@ -1,0 +1,138 @@
+// What the page knows about one experiment, built from frames; bounded however long the run is.
+
+export const MAX_LOSS_POINTS = 4000; // per run: past this, neighbouring steps are averaged
+export const MAX_POINTS = 2000; // per run and series (accuracy): past this, every other point goes
+export const MAX_FRAMES = 400; // whole frames kept for layer charts: past this, every other one goes
+
+// Keeps at most `max` (x, y) pairs: when full, every other pair goes and only every stride-th new one is kept.
+export class Thinned {
+  constructor(max) {
+    this.max = max;
+    this.x = [];
+    this.y = [];
+    this.stride = 1;
+    this.seen = 0;
+  }
+
+  push(x, y) {
+    if (this.seen++ % this.stride !== 0) return;
+    this.x.push(x);
+    this.y.push(y);
+    if (this.x.length > this.max) {
+      this.x = this.x.filter((_, i) => i % 2 === 0);
+      this.y = this.y.filter((_, i) => i % 2 === 0);
+      this.stride *= 2;
+    }
+  }
+}
+
+// Keeps at most `max` points of a per-step series by averaging runs of `stride` steps (a loss stays readable).
+export class Averaged {
+  constructor(max) {
+    this.max = max;
+    this.x = [];
+    this.y = [];
+    this.stride = 1;
+    this.sumX = 0;
+    this.sumY = 0;
+    this.n = 0;
+  }
+
+  push(x, y) {
+    if (y === null || !Number.isFinite(y)) return;
+    this.sumX += x;
+    this.sumY += y;
+    if (++this.n < this.stride) return;
+    this.x.push(this.sumX / this.n);
+    this.y.push(this.sumY / this.n);
+    this.sumX = this.sumY = this.n = 0;
+    if (this.x.length > this.max) {
+      const half = (a) => a.filter((_, i) => i % 2 === 0).map((v, i) => (v + (a[2 * i + 1] ?? v)) / 2);
+      this.x = half(this.x);
+      this.y = half(this.y);
+      this.stride *= 2;
+    }
+  }
+}
+
+class RunSeries {
+  constructor(index, label) {
+    this.index = index;
+    this.label = label;
+    this.status = "queued";
+    this.divergedAt = null;
+    this.loss = new Averaged(MAX_LOSS_POINTS);
+    this.trainAcc = new Thinned(MAX_POINTS);
+    this.valAcc = new Thinned(MAX_POINTS);
+    this.valTrainModeAcc = new Thinned(MAX_POINTS);
+  }
+}
+
+export class ExperimentModel {
+  constructor(experiment, layers) {
+    this.experiment = experiment;
+    this.layers = layers; // [{name, taps, edges: {tap: [...]}}]
+    this.runs = experiment.runs.map((r) => new RunSeries(r.index, r.label));
+    this.frames = new Thinned(MAX_FRAMES); // x: step, y: frame
+    this.latest = null;
+    this.lastStep = 0;
+    this.elapsed = 0;
+    this.status = experiment.status;
+    this.error = experiment.error;
+    this.version = 0; // bumped on every change: charts redraw when it moves
+  }
+
+  setLayers(layers) {
+    this.layers = layers;
+    this.version++;
+  }
+
+  setStatus(msg) {
+    this.status = msg.status;
+    this.error = msg.error ?? null;
+    for (const r of msg.runs) this.setRunStatus(r.index, r.status, msg.step);
+    this.version++;
+  }
+
+  setRunStatus(index, status, step) {
+    const run = this.runs[index];
+    if (!run) return;
+    if (status === "diverged" && run.status !== "diverged") run.divergedAt = step;
+    run.status = status;
+  }
+
+  // Frames must come in step order; one at or before the last step is a repeat and is ignored.
+  ingest(frame) {
+    if (frame.step <= this.lastStep) return false;
+    for (const rf of frame.runs) {
+      const run = this.runs[rf.index];
+      if (!run) continue;
+      rf.loss.forEach((v, i) => run.loss.push(frame.prev_step + 1 + i, v));
+      if (rf.train_acc !== null) run.trainAcc.push(frame.step, rf.train_acc);
+      if (rf.val?.acc != null) run.valAcc.push(frame.step, rf.val.acc);
+      if (rf.val_train_mode?.acc != null) run.valTrainModeAcc.push(frame.step, rf.val_train_mode.acc);
+      this.setRunStatus(rf.index, rf.status, frame.step);
+    }
+    this.frames.push(frame.step, frame);
+    this.latest = frame;
+    this.lastStep = frame.step;
+    this.elapsed = frame.elapsed;
+    this.version++;
+    return true;
+  }
+
+  // Seconds left at the rate trained so far (pauses excluded), or null before there is a rate.
+  eta() {
+    if (!this.elapsed || !this.lastStep) return null;
+    return ((this.experiment.spec.steps - this.lastStep) * this.elapsed) / this.lastStep;
+  }
+}
+
+// A run's statistics of one tap; a run without a norm layer has no `normed` tap: it is the same as `preact`.
+export function tapStats(layerStats, tap) {
+  return layerStats.taps[tap] ?? (tap === "normed" ? layerStats.taps.preact : undefined);
+}
+
+export function tapEdges(layer, layerStats, tap) {
+  return layerStats.taps[tap] ? layer.edges[tap] : tap === "normed" ? layer.edges.preact : undefined;
+}

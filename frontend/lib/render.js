@@ -1,0 +1,89 @@
+// Redraws the charts from the model once per animation frame, only those on screen, within a time budget.
+//
+// Every chart on screen is redrawn from the newest state in the same animation frame when that fits the
+// budget; on a slow machine the stalest charts go first and the rest follow in a later animation frame,
+// so no single update blocks the page for long, and drawing takes at most MAX_BUSY of the time (frames that
+// arrive meanwhile are merged into the next draw). Charts scrolled out of view cost nothing until they return.
+
+export const BUDGET_MS = 35;
+export const MAX_BUSY = 0.4; // share of the time spent drawing at most: input, the socket and the trainer get the rest
+const TIMINGS_KEPT = 2000;
+
+export class Renderer {
+  constructor() {
+    this.panels = new Map(); // id -> {el, build, visible, drawnAt, cost, traces}
+    this.version = 0; // bumped by invalidate(): every chart is stale until redrawn; nothing drawn before
+    this.pending = false;
+    this.restUntil = 0; // no drawing before this time (performance.now())
+    this.timings = []; // milliseconds per animation-frame update, for the browser test
+    this.observer = new IntersectionObserver((entries) => {
+      for (const e of entries) {
+        const panel = this.panels.get(e.target.id);
+        if (panel) panel.visible = e.isIntersecting;
+      }
+      this.schedule();
+    });
+  }
+
+  add(id, build) {
+    const el = document.getElementById(id);
+    this.panels.set(id, { el, build, visible: false, drawnAt: 0, cost: BUDGET_MS, traces: 0 }); // a first draw is dear
+    this.observer.observe(el);
+  }
+
+  remove(id) {
+    const panel = this.panels.get(id);
+    if (!panel) return;
+    this.observer.unobserve(panel.el);
+    Plotly.purge(panel.el);
+    this.panels.delete(id);
+  }
+
+  invalidate() {
+    this.version++;
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.pending) return;
+    this.pending = true;
+    const rest = this.restUntil - performance.now();
+    if (rest > 0) setTimeout(() => requestAnimationFrame(() => this.draw()), rest);
+    else requestAnimationFrame(() => this.draw());
+  }
+
+  stale() {
+    return [...this.panels.entries()]
+      .filter(([, p]) => p.visible && p.drawnAt < this.version)
+      .sort(([, a], [, b]) => a.drawnAt - b.drawnAt);
+  }
+
+  draw() {
+    this.pending = false;
+    const t0 = performance.now();
+    let drawn = 0;
+    for (const [, panel] of this.stale()) {
+      const t = performance.now();
+      if (drawn++ && t - t0 + panel.cost > BUDGET_MS) break; // the rest next frame: this one would not fit
+      const { data, layout } = panel.build();
+      Plotly.react(panel.el, data, layout, { responsive: true, displaylogo: false });
+      panel.drawnAt = this.version;
+      panel.cost = performance.now() - t;
+      panel.traces = data.filter((tr) => (tr.x?.length ?? 0) > 0 || (tr.z?.length ?? 0) > 0).length;
+    }
+    const spent = performance.now() - t0;
+    this.restUntil = performance.now() + (spent * (1 - MAX_BUSY)) / MAX_BUSY;
+    this.timings.push(spent);
+    if (this.timings.length > TIMINGS_KEPT) this.timings.splice(0, this.timings.length - TIMINGS_KEPT);
+    if (this.stale().length) this.schedule();
+  }
+
+  resize() {
+    for (const p of this.panels.values()) if (p.visible && p.drawnAt >= 0) Plotly.Plots.resize(p.el);
+  }
+
+  // What each chart holds and cost at its last draw: read by the browser tests.
+  report() {
+    return Object.fromEntries([...this.panels].map(([id, p]) => [id, { traces: p.traces, cost: p.cost, visible: p.visible }]));
+  }
+}

@@ -1,0 +1,64 @@
+// Replay of a finished experiment: every stored frame from REST, a scrubber over them, play at a chosen speed.
+import { api } from "../token.js";
+import { ExperimentModel } from "./model.js";
+
+const PAGE = 1000;
+export const REPLAY_MAX_FRAMES = 20000;
+const TICK_MS = 100; // 10 frames a second at 1×
+
+export async function loadFrames(experimentId) {
+  const frames = [];
+  let since = -1;
+  while (frames.length < REPLAY_MAX_FRAMES) {
+    const page = await api(`/api/experiments/${experimentId}/frames?since=${since}&limit=${PAGE}`);
+    frames.push(...page);
+    if (page.length < PAGE) break;
+    since = page.at(-1).step;
+  }
+  return frames;
+}
+
+// onModel(model) gets a model holding the frames up to the scrubber's position.
+export function setupReplay(hello, frames, onModel) {
+  const el = (id) => document.getElementById(id);
+  el("replay").hidden = false;
+  const scrubber = el("scrubber");
+  scrubber.max = String(Math.max(frames.length - 1, 0));
+  scrubber.value = scrubber.max;
+  el("replay-note").textContent =
+    frames.length >= REPLAY_MAX_FRAMES ? `the first ${REPLAY_MAX_FRAMES} frames` : `${frames.length} frames`;
+  let model = null;
+  let timer = null;
+
+  const statusAt = (i) => ({ ...hello.experiment, step: frames[i]?.step ?? 0 });
+  const show = (i) => {
+    const from = model && model.lastStep <= (frames[i]?.step ?? 0) ? model : null; // forward: extend, backward: rebuild
+    model = from ?? new ExperimentModel(statusAt(i), hello.layers);
+    for (const f of frames.slice(0, i + 1)) if (f.step > model.lastStep) model.ingest(f);
+    el("replay-step").textContent = frames.length ? `step ${frames[i].step} / ${frames.at(-1).step}` : "no frames";
+    onModel(model);
+  };
+  const stop = () => {
+    clearInterval(timer);
+    timer = null;
+    el("play").textContent = "play";
+  };
+  scrubber.addEventListener("input", () => {
+    stop();
+    show(Number(scrubber.value));
+  });
+  el("play").addEventListener("click", () => {
+    if (timer) return stop();
+    if (Number(scrubber.value) >= frames.length - 1) scrubber.value = "0";
+    model = null;
+    show(Number(scrubber.value));
+    el("play").textContent = "stop";
+    timer = setInterval(() => {
+      const next = Math.min(Number(scrubber.value) + Number(el("speed").value), frames.length - 1);
+      scrubber.value = String(next);
+      show(next);
+      if (next >= frames.length - 1) stop();
+    }, TICK_MS);
+  });
+  show(Number(scrubber.value));
+}

@@ -1,0 +1,93 @@
+// The experiment's websocket: messages handled strictly in order, gaps filled from REST, reconnects forever.
+import { api } from "../token.js";
+
+const BACKFILL_PAGE = 200;
+const BACKFILL_MAX = 2000; // frames fetched for one gap; a longer outage keeps the thinned history instead
+const PING_MS = 20000;
+
+export class Stream {
+  // handlers: {hello(msg, first), frame(frame), status(msg), layers(msg), connection(state)}
+  constructor(experimentId, handlers) {
+    this.id = experimentId;
+    this.h = handlers;
+    this.lastStep = 0;
+    this.historyUntil = 0; // frames up to here came as the server's (thinned) history: gaps there are expected
+    this.queue = Promise.resolve();
+    this.hellos = 0;
+    this.closed = false;
+    this.backfilled = 0;
+    this.open();
+  }
+
+  open() {
+    const proto = location.protocol === "https:" ? "wss" : "ws";
+    const ws = new WebSocket(`${proto}://${location.host}/ws/experiments/${this.id}`);
+    this.ws = ws;
+    this.h.connection(this.hellos ? "reconnecting" : "connecting");
+    ws.onopen = () => {
+      this.h.connection("live");
+      this.ping = setInterval(() => ws.readyState === 1 && ws.send('{"type":"ping"}'), PING_MS);
+    };
+    ws.onmessage = (ev) => {
+      const msg = JSON.parse(ev.data);
+      this.queue = this.queue.then(() => this.handle(msg)).catch((e) => console.error("normscope stream", e));
+    };
+    ws.onclose = (ev) => {
+      clearInterval(this.ping);
+      if (this.closed || ev.code === 4404) {
+        this.h.connection(ev.code === 4404 ? "not found" : "closed");
+        return;
+      }
+      this.h.connection("reconnecting");
+      setTimeout(() => this.open(), 1000);
+    };
+  }
+
+  close() {
+    this.closed = true;
+    this.ws?.close();
+  }
+
+  async handle(msg) {
+    switch (msg.type) {
+      case "hello":
+        // A first visit accepts the thinned history; after a reconnect every missing frame is fetched.
+        if (this.hellos === 0) this.historyUntil = msg.experiment.step;
+        this.h.hello(msg, this.hellos++ === 0);
+        break;
+      case "frame":
+        if (msg.step <= this.lastStep) return; // a repeat after a reconnect
+        if (msg.prev_step !== this.lastStep && msg.step > this.historyUntil) await this.backfill(msg.prev_step);
+        this.apply(msg);
+        break;
+      case "status":
+        this.h.status(msg);
+        break;
+      case "layers":
+        this.h.layers(msg);
+        break;
+      case "error":
+        console.warn("normscope server:", msg.detail);
+        break;
+    }
+  }
+
+  apply(frame) {
+    if (frame.step <= this.lastStep) return;
+    this.lastStep = frame.step;
+    this.h.frame(frame);
+  }
+
+  // Frames after lastStep up to `until` (the missing ones before a frame whose prev_step is not ours).
+  async backfill(until) {
+    let fetched = 0;
+    while (this.lastStep < until && fetched < BACKFILL_MAX) {
+      const page = await api(`/api/experiments/${this.id}/frames?since=${this.lastStep}&limit=${BACKFILL_PAGE}`);
+      const wanted = page.filter((f) => f.step <= until);
+      wanted.forEach((f) => this.apply(f));
+      fetched += wanted.length;
+      this.backfilled += wanted.length;
+      if (wanted.length < page.length || page.length < BACKFILL_PAGE) break;
+    }
+  }
+}

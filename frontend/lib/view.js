@@ -1,0 +1,32 @@
+// The view lives in the query string, so a link shows the students exactly what the presenter shows.
+
+export const CHARTS = ["loss", "accuracy", "histograms", "bands", "heatmap", "grad", "update", "saturation", "bn"];
+const TAPS = ["preact", "normed", "act"];
+
+export function readView() {
+  const q = new URLSearchParams(location.search);
+  return {
+    layer: q.get("layer"),
+    tap: TAPS.includes(q.get("tap")) ? q.get("tap") : "normed",
+    chart: CHARTS.includes(q.get("chart")) ? q.get("chart") : null, // the one chart filling the screen
+    lecture: q.get("lecture") === "1",
+    preset: q.get("preset"),
+  };
+}
+
+export function writeView(view) {
+  const q = new URLSearchParams();
+  if (view.layer) q.set("layer", view.layer);
+  q.set("tap", view.tap);
+  if (view.chart) q.set("chart", view.chart);
+  if (view.lecture) q.set("lecture", "1");
+  if (view.preset) q.set("preset", view.preset);
+  history.replaceState(null, "", `${location.pathname}?${q}`);
+}
+
+// Chart styling for the room: bigger type and thicker lines in lecture mode, dark ink on white.
+export function chartStyle(view) {
+  return view.lecture
+    ? { font: 20, line: 4, ink: "#000", paper: "#fff" }
+    : { font: 12, line: 2, ink: "#222", paper: "#fff" };
+}
