@@ -21,6 +21,8 @@ export function baseLayout(style, title) {
     margin: { l: 60, r: 20, t: 40 + style.font, b: 40 + style.font },
     legend: { orientation: "h", y: -0.18 },
     uirevision: "keep", // zoom and legend clicks survive updates
+    xaxis: { autorange: true },
+    yaxis: { autorange: true },
   };
 }
 
@@ -30,8 +32,8 @@ export function lossFigure(model, style) {
     line: { color: color(run.index), width: style.line },
   }));
   const layout = baseLayout(style, "training loss (every step)");
-  layout.xaxis = { title: { text: "step" } };
-  layout.yaxis = { type: "log" };
+  layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
+  layout.yaxis = { ...layout.yaxis, type: "log" };
   markDivergence(model, layout);
   return { data, layout };
 }
@@ -53,8 +55,8 @@ export function accuracyFigure(model, style) {
     }
   }
   const layout = baseLayout(style, "accuracy");
-  layout.xaxis = { title: { text: "step" } };
-  layout.yaxis = { range: [0, 1.02], tickformat: ".0%" };
+  layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
+  layout.yaxis = { autorange: false, range: [0, 1.02], tickformat: ".0%" };
   markDivergence(model, layout);
   return { data, layout };
 }
@@ -80,7 +82,7 @@ export function histogramFigure(model, style, layer, tap, frame) {
   const layout = baseLayout(style, `${layer.name} · ${tap}`);
   layout.showlegend = false;
   layout.margin = { l: 45, r: 10, t: 30 + style.font, b: 30 };
-  layout.yaxis = { tickformat: ".0%" };
+  layout.yaxis = { ...layout.yaxis, tickformat: ".0%" };
   const data = [];
   for (const rf of frame?.runs ?? []) {
     const ls = rf.layers.find((l) => l.name === layer.name);
@@ -145,7 +147,7 @@ export function bandsFigure(model, style, layerName, tap) {
     });
   }
   const layout = baseLayout(style, `${layerName} · ${tap}: percentiles 15/50/85, min and max`);
-  layout.xaxis = { title: { text: "step" } };
+  layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
   return { data, layout };
 }
 
@@ -194,8 +196,8 @@ export function overTimeFigure(model, style, which) {
     }
   });
   const layout = baseLayout(style, title);
-  layout.xaxis = { title: { text: "step" } };
-  layout.yaxis = { type };
+  layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
+  layout.yaxis = { ...layout.yaxis, type };
   layout.legend = { orientation: "v", x: 1.02, y: 1 };
   return { data, layout };
 }

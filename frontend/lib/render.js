@@ -66,6 +66,7 @@ export class Renderer {
       const t = performance.now();
       if (drawn++ && t - t0 + panel.cost > BUDGET_MS) break; // the rest next frame: this one would not fit
       const { data, layout } = panel.build();
+      layout.datarevision = this.version; // series grow in place: same arrays, new points
       Plotly.react(panel.el, data, layout, { responsive: true, displaylogo: false });
       panel.drawnAt = this.version;
       panel.cost = performance.now() - t;
