@@ -57,6 +57,7 @@ export function accuracyFigure(model, style) {
   const layout = baseLayout(style, "accuracy");
   layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
   layout.yaxis = { autorange: false, range: [0, 1.02], tickformat: ".0%" };
+  layout.legend = { orientation: "h", y: -0.3 }; // three rows of entries: clear of the axis title
   markDivergence(model, layout);
   return { data, layout };
 }

@@ -40,13 +40,18 @@ def nice_ceil(x: float) -> float:
     return 10.0 * p
 
 
+# Unbounded taps span at least ±5: a normalized value's ±5σ, and room for what grows from a small init
+# (the first sample of a net started with std 0.06 would otherwise fix the logits' range at ±0.2).
+MIN_HALF_RANGE = 5.0
+
+
 def tap_range(activation: Activation, tap: Tap, absmax: float, layer_has_act: bool) -> tuple[float, float]:
     """Fixed histogram range: an activation's own range when bounded, else chosen from the first sample."""
     if tap == "act" and layer_has_act:
         if activation in BOUNDED_RANGES:
             return BOUNDED_RANGES[activation]
         return (0.0, nice_ceil(1.5 * absmax))
-    r = nice_ceil(1.5 * absmax)
+    r = max(nice_ceil(1.5 * absmax), MIN_HALF_RANGE)
     return (-r, r)
 
 

@@ -153,3 +153,5 @@ def test_ranges_are_readable_and_bounded_activations_use_their_own():
     assert tap_range("tanh", "act", 123.0, True) == (-1.0, 1.0)
     assert tap_range("relu", "act", 2.0, True) == (0.0, 5.0)
     assert tap_range("relu", "preact", 2.0, True) == (-5.0, 5.0)
+    assert tap_range("sigmoid", "preact", 0.1, True) == (-5.0, 5.0)  # a small init does not fix a tiny range
+    assert tap_range("sigmoid", "normed", 8.0, True) == (-20.0, 20.0)
