@@ -236,7 +236,8 @@ def test_the_form_shows_the_servers_field_errors_and_launches_nothing(page: Page
 def test_lecture_mode_and_the_view_live_in_a_shareable_url(page: Page, server: Server):
     eid = launch(server, steps=200, probe={"every": 10, "bins": 16})
     page.goto(f"{server.url}/experiments/{eid}")
-    expect(page.locator("#layer option")).to_have_count(3)  # hidden1, hidden2, output
+    # hidden1, hidden2, output: known once a worker has started it (a cold start when the spare is busy)
+    expect(page.locator("#layer option")).to_have_count(3, timeout=30_000)
     page.select_option("#layer", "hidden1")
     page.check('input[name="tap"][value="act"]')
     page.click("#lecture")
