@@ -8,12 +8,16 @@ from playwright.sync_api import Page
 
 from tests.e2e.conftest import ARTIFACTS, Server, wait_for
 
-UPDATE_TARGET_MS = 50  # the target for every update
+UPDATE_TARGET_MS = 50  # the target for every update; how many miss it is in the figures
 # What this suite can hold on a 2-core CI machine where one Plotly.react costs 20-35 ms even for a 3-point
-# chart and the server and trainer compete for the CPU: the typical update meets the target, and no update
-# approaches what drawing every chart at once costs (~250 ms here). The figures land in artifacts/e2e/.
+# chart and the server, the trainer and chromium's own processes compete for the CPU: the typical update
+# meets the target, and none comes near drawing every chart at once (over 1 s here before the renderer
+# drew in turns). The figures land in artifacts/e2e/update-times.json.
 MEDIAN_LIMIT_MS = 50
-MAX_LIMIT_MS = 200
+P95_LIMIT_MS = 150
+MAX_LIMIT_MS = 400
+
+
 FOUR_BY_FOUR = {
     "name": "4 variants x 4 layers x 3 taps",
     "model": {"hidden": [64, 64, 64, 64], "activation": "tanh"},
@@ -63,6 +67,7 @@ def test_updates_stay_short_at_ten_frames_per_second(page: Page, server: Server)
     assert frames >= 30, f"the stream fell behind: {figures}"
     assert len(timings) >= frames / 2, f"the charts stopped following the frames: {figures}"
     assert figures["update_ms_median"] <= MEDIAN_LIMIT_MS, figures
+    assert figures["update_ms_p95"] <= P95_LIMIT_MS, figures
     assert figures["update_ms_max"] <= MAX_LIMIT_MS, figures
 
 
