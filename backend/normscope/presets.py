@@ -53,6 +53,93 @@ PRESETS: list[Preset] = [
             }
         ),
     ),
+    Preset(
+        id="normalize-inputs",
+        title="Normalizing inputs: raw vs standardized features",
+        summary=(
+            "Breast-cancer features range from 0.001 to several thousand. The same network sees them raw "
+            "and standardized (zero mean, unit variance from the training split), same batches, same lr. "
+            "Look at hidden1's preact histogram: raw inputs push it far outside the edges, and the raw "
+            "variant learns far more slowly or not at all."
+        ),
+        spec=ExperimentSpec.model_validate(
+            {
+                "name": "Raw vs standardized inputs (breast cancer)",
+                "dataset": {"name": "breast_cancer", "standardize": True, "val_fraction": 0.25},
+                "model": {"kind": "mlp", "hidden": [32, 32], "activation": "tanh", "init": "xavier"},
+                "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.0},
+                "batch_size": 32,
+                "steps": 800,
+                "seed": 0,
+                "variants": [
+                    {"label": "raw inputs", "standardize": False},
+                    {"label": "standardized", "standardize": True},
+                ],
+                "probe": {"every": 10, "bins": 64, "eval_every": 3},
+            }
+        ),
+        view=PresetView(layer="hidden1", tap="preact", chart="histograms"),
+    ),
+    Preset(
+        id="bigger-lr",
+        title="BN lets you use a bigger learning rate",
+        summary=(
+            "The same 3x100 sigmoid net at lr 0.1 and at 30x that, with and without BN. At the high rate "
+            "the plain net blows up or stalls (its badge says diverged) while the BN net trains fastest "
+            "of all: normalization keeps each layer's input in range whatever the weights' scale."
+        ),
+        spec=ExperimentSpec.model_validate(
+            {
+                "name": "Learning rate x30, plain vs BN",
+                "dataset": {"name": "digits", "standardize": True},
+                "model": {
+                    "kind": "mlp",
+                    "hidden": [100, 100, 100],
+                    "activation": "sigmoid",
+                    "init": "default",
+                },
+                "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+                "batch_size": 60,
+                "steps": 800,
+                "seed": 0,
+                "variants": [
+                    {"label": "plain, lr 0.1", "norm": "none"},
+                    {"label": "BN, lr 0.1", "norm": "batch"},
+                    {"label": "plain, lr 3", "norm": "none", "lr": 3.0},
+                    {"label": "BN, lr 3", "norm": "batch", "lr": 3.0},
+                ],
+                "probe": {"every": 10, "bins": 64, "eval_every": 5},
+            }
+        ),
+        view=PresetView(layer="hidden1", tap="normed", chart="grad"),
+    ),
+    Preset(
+        id="before-after",
+        title="BN before or after the activation?",
+        summary=(
+            "A 3x100 ReLU net: plain, BN before the ReLU (as in the paper) and BN after it. Both BN "
+            "placements train well. Pick the normed tap: before the ReLU it is a unit Gaussian that the "
+            "ReLU cuts in half; normalized after the ReLU, the values are centred again: many are negative."
+        ),
+        spec=ExperimentSpec.model_validate(
+            {
+                "name": "BN before vs after ReLU",
+                "dataset": {"name": "digits", "standardize": True},
+                "model": {"kind": "mlp", "hidden": [100, 100, 100], "activation": "relu", "init": "he"},
+                "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+                "batch_size": 60,
+                "steps": 600,
+                "seed": 0,
+                "variants": [
+                    {"label": "plain", "norm": "none"},
+                    {"label": "BN before ReLU", "norm": "batch", "placement": "before"},
+                    {"label": "BN after ReLU", "norm": "batch", "placement": "after"},
+                ],
+                "probe": {"every": 10, "bins": 64, "eval_every": 5},
+            }
+        ),
+        view=PresetView(layer="hidden2", tap="normed", chart="histograms"),
+    ),
 ]
 
 
