@@ -140,6 +140,97 @@ PRESETS: list[Preset] = [
         ),
         view=PresetView(layer="hidden2", tap="normed", chart="histograms"),
     ),
+    Preset(
+        id="deep-sigmoid",
+        title="Deep sigmoid nets saturate (Glorot & Bengio)",
+        summary=(
+            "Five sigmoid layers with the standard init, with Xavier init, and with BN. Watch the top "
+            "hidden layer's act band: without BN its outputs sink toward 0, the sigmoid's flat end, and the "
+            "network stays at chance (here Xavier init does not rescue it either). With BN every layer "
+            "stays centred around 0.5 and the net learns within a hundred steps."
+        ),
+        spec=ExperimentSpec.model_validate(
+            {
+                "name": "5 sigmoid layers: standard init, Xavier, BN",
+                "dataset": {"name": "digits", "standardize": True},
+                "model": {"kind": "mlp", "hidden": [100, 100, 100, 100, 100], "activation": "sigmoid"},
+                "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.0},
+                "batch_size": 60,
+                "steps": 1000,
+                "seed": 0,
+                "variants": [
+                    {"label": "standard init", "init": "default"},
+                    {"label": "Xavier init", "init": "xavier"},
+                    {"label": "BN", "norm": "batch", "init": "default"},
+                ],
+                "probe": {"every": 10, "bins": 64, "eval_every": 5},
+            }
+        ),
+        view=PresetView(layer="hidden5", tap="act", chart="bands"),
+    ),
+    Preset(
+        id="train-vs-eval",
+        title="Train mode vs eval mode: batch statistics vs running averages",
+        summary=(
+            "The same BN net with three running-average momenta. Validation in train mode (dashed) "
+            "normalizes with each batch's own statistics; eval mode (solid) uses the running averages. "
+            "With a small momentum the averages lag the moving weights, so eval mode trails train mode "
+            "until they catch up; the BN internals chart shows batch and running statistics converge."
+        ),
+        spec=ExperimentSpec.model_validate(
+            {
+                "name": "BN momentum 0.01 / 0.1 / 0.5: train vs eval mode",
+                "dataset": {"name": "digits", "standardize": True},
+                "model": {
+                    "kind": "mlp",
+                    "hidden": [100, 100, 100],
+                    "activation": "sigmoid",
+                    "init": "gaussian",
+                    "init_std": 0.06,
+                },
+                "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.0},
+                "batch_size": 60,
+                "steps": 800,
+                "seed": 0,
+                "variants": [
+                    {"label": "BN momentum 0.01", "norm": "batch", "bn_momentum": 0.01},
+                    {"label": "BN momentum 0.1", "norm": "batch", "bn_momentum": 0.1},
+                    {"label": "BN momentum 0.5", "norm": "batch", "bn_momentum": 0.5},
+                ],
+                "probe": {"every": 10, "bins": 64, "eval_every": 1},
+            }
+        ),
+        view=PresetView(layer="hidden3", tap="normed", chart="accuracy"),
+    ),
+    Preset(
+        id="small-batches",
+        title="Small batches hurt BN, not LayerNorm",
+        summary=(
+            "BN at batch 2, 4 and 64 against LayerNorm at batch 2 and 64. With a tiny batch each batch's "
+            "mean and variance are noise: BN's train-mode and eval-mode accuracies part and its curves "
+            "shake. LayerNorm normalizes each example on its own, so it does not care about the batch."
+        ),
+        spec=ExperimentSpec.model_validate(
+            {
+                "name": "BN vs LayerNorm at batch 2, 4, 64",
+                "dataset": {"name": "digits", "standardize": True},
+                "model": {"kind": "mlp", "hidden": [100, 100], "activation": "relu", "init": "he"},
+                "optimizer": {"name": "sgd", "lr": 0.02, "momentum": 0.9},
+                "batch_size": 64,
+                "steps": 800,
+                "seed": 0,
+                "variants": [
+                    {"label": "BN, batch 2", "norm": "batch", "batch_size": 2},
+                    {"label": "BN, batch 4", "norm": "batch", "batch_size": 4},
+                    {"label": "BN, batch 64", "norm": "batch"},
+                    {"label": "LN, batch 2", "norm": "layer", "batch_size": 2},
+                    {"label": "LN, batch 64", "norm": "layer"},
+                ],
+                "probe": {"every": 10, "bins": 64, "eval_every": 5},
+            }
+        ),
+        view=PresetView(layer="hidden2", tap="normed", chart="accuracy"),
+    ),
 ]
 
 

@@ -91,3 +91,46 @@ def test_bn_before_and_after_relu_both_train_and_after_it_values_go_negative():
     normed_after = layer(final, 2, "hidden2").taps["normed"]
     bins = len(normed_after.counts)  # symmetric edges: the lower half of the bins is below zero
     assert negative_share(normed_after, bins // 2) >= 0.25  # normalized after the ReLU: negative again
+
+
+def median(tap: TapStats) -> float:
+    return tap.q[2]
+
+
+@pytest.mark.slow
+def test_deep_sigmoid_top_layer_sinks_toward_zero_without_bn():
+    frames = train("deep-sigmoid")
+    standard, _, bn = last_val(frames)
+    assert bn >= 0.9 and standard <= 0.5, (standard, bn)
+    first, last = frames[0], frames[-1]
+    top = "hidden5"
+    assert median(layer(last, 0, top).taps["act"]) < 0.15 < median(layer(first, 0, top).taps["act"]) - 0.1
+    assert 0.35 <= median(layer(last, 2, top).taps["act"]) <= 0.65  # BN keeps it centred
+
+
+@pytest.mark.slow
+def test_eval_mode_lags_train_mode_while_slow_running_averages_catch_up():
+    frames = train("train-vs-eval")
+    early = at_step(frames, 90)
+    gaps = [r.val_train_mode.acc - r.val.acc for r in early.runs]
+    assert gaps[0] >= 0.3, gaps  # momentum 0.01: the running averages still describe the first weights
+    assert abs(gaps[1]) <= 0.05, gaps
+    final = [r.val_train_mode.acc - r.val.acc for r in frames[-1].runs]
+    assert all(abs(g) <= 0.03 for g in final), final  # caught up
+
+
+@pytest.mark.slow
+def test_tiny_batches_break_bn_but_not_layernorm():
+    frames = train("small-batches")
+    tail = [f for f in frames[-30:] if f.runs[0].val is not None]
+
+    def mean(xs: list[float]) -> float:
+        return sum(xs) / len(xs)
+
+    acc = [mean([f.runs[i].val.acc for f in tail]) for i in range(5)]
+    gap = [mean([abs(f.runs[i].val_train_mode.acc - f.runs[i].val.acc) for f in tail]) for i in range(5)]
+    bn2, bn4, bn64, ln2, ln64 = range(5)
+    assert acc[bn2] <= acc[ln2] - 0.3, acc  # same batch size, LayerNorm learns
+    assert acc[bn64] >= 0.95 and acc[ln64] >= 0.95, acc
+    assert gap[bn2] >= 0.1 and gap[bn4] >= gap[bn64] + 0.05, gap  # train/eval gap grows as batches shrink
+    assert gap[ln2] == 0 and gap[ln64] == 0, gap  # LayerNorm has no train/eval difference
