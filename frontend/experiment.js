@@ -20,6 +20,7 @@ const layerName = () => view.layer ?? model?.layers.at(-1)?.name ?? "";
 const style = () => chartStyle(view);
 renderer.add("chart-loss", () => fig.lossFigure(model, style()));
 renderer.add("chart-accuracy", () => fig.accuracyFigure(model, style()));
+renderer.add("chart-sweep", () => fig.sweepFigure(model, style()));
 renderer.add("chart-bands", () => fig.bandsFigure(model, style(), layerName(), view.tap));
 for (const which of Object.keys(fig.BN_PANELS)) renderer.add(`chart-bn-${which}`, () => fig.bnFigure(model, style(), layerName(), which));
 for (const which of Object.keys(fig.OVER_TIME)) renderer.add(`chart-${which}`, () => fig.overTimeFigure(model, style(), which));
@@ -146,6 +147,7 @@ const stream = new Stream(experimentId, {
       el("title").textContent = msg.experiment.spec.name;
       setupView(msg.layers);
       setupMultiples();
+      document.querySelector('.panel[data-chart="sweep"]').hidden = !fig.isSweep(msg.experiment.spec);
       applyView();
       if (presenterToken() && !TERMINAL.has(msg.experiment.status)) {
         updateControls = setupControls(experimentId, () => model?.status);

@@ -1,5 +1,8 @@
 """Ready experiments for teaching: each an ExperimentSpec plus a title and what to look for."""
 
+import math
+import random
+
 from pydantic import BaseModel, Field
 
 from normscope.schemas import ExperimentSpec
@@ -19,6 +22,23 @@ class Preset(BaseModel):
     summary: str = Field(description="What to look for, in two or three sentences.")
     spec: ExperimentSpec
     view: PresetView = Field(default_factory=PresetView)
+
+
+SWEEP_LRS = 8
+
+
+def log_uniform_lrs(n: int, low: float, high: float, seed: int) -> list[float]:
+    """Learning rates drawn at random on a log scale (Bergstra & Bengio: random search beats a grid)."""
+    rng = random.Random(seed)
+    return sorted(float(f"{10 ** rng.uniform(math.log10(low), math.log10(high)):.3g}") for _ in range(n))
+
+
+def sweep_variants(lrs: list[float]) -> list[dict]:
+    return [
+        {"label": f"{name} lr {lr:g}", "norm": norm, "lr": lr}
+        for lr in lrs
+        for name, norm in (("plain", "none"), ("BN", "batch"))
+    ]
 
 
 PRESETS: list[Preset] = [
@@ -230,6 +250,29 @@ PRESETS: list[Preset] = [
             }
         ),
         view=PresetView(layer="hidden2", tap="normed", chart="accuracy"),
+    ),
+    Preset(
+        id="lr-sweep",
+        title="Hyperparameter search gets easier with BN",
+        summary=(
+            f"{SWEEP_LRS} learning rates drawn at random on a log scale from 0.001 to 10, each trained "
+            "with and without BN in lockstep. Open the learning-rate chart: the band of learning rates "
+            "that reach high accuracy is much wider with BN, so a random search finds one far sooner."
+        ),
+        spec=ExperimentSpec.model_validate(
+            {
+                "name": "Random learning-rate search, plain vs BN",
+                "dataset": {"name": "digits", "standardize": True},
+                "model": {"kind": "mlp", "hidden": [100, 100, 100], "activation": "sigmoid"},
+                "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.0},
+                "batch_size": 60,
+                "steps": 500,
+                "seed": 0,
+                "variants": sweep_variants(log_uniform_lrs(SWEEP_LRS, 1e-3, 10.0, seed=3)),
+                "probe": {"every": 20, "bins": 32, "eval_every": 5},
+            }
+        ),
+        view=PresetView(layer="hidden3", tap="normed", chart="sweep"),
     ),
 ]
 

@@ -229,3 +229,30 @@ export function bnFigure(model, style, layerName, which) {
   }
   return { data, layout };
 }
+
+// A learning-rate sweep: each variant's latest validation accuracy against its learning rate, one line per norm.
+export function sweepFigure(model, style) {
+  const spec = model.experiment.spec;
+  const groups = new Map(); // norm -> [{lr, acc}]
+  spec.variants.forEach((v, i) => {
+    const acc = model.runs[i].valAcc.y.at(-1);
+    if (acc === undefined) return;
+    if (!groups.has(v.norm)) groups.set(v.norm, []);
+    groups.get(v.norm).push({ lr: v.lr ?? spec.optimizer.lr, acc, label: v.label });
+  });
+  const names = { none: "no norm", batch: "BatchNorm", layer: "LayerNorm" };
+  const data = [...groups].map(([norm, points], k) => {
+    points.sort((a, b) => a.lr - b.lr);
+    return {
+      type: "scatter", mode: "lines+markers", name: names[norm] ?? norm, x: points.map((p) => p.lr),
+      y: points.map((p) => p.acc), text: points.map((p) => p.label), hovertemplate: "%{text}: %{y:.1%}<extra></extra>",
+      line: { color: COLORS[k], width: style.line }, marker: { size: 6 + style.line * 2 },
+    };
+  });
+  const layout = baseLayout(style, "validation accuracy (eval mode) against learning rate");
+  layout.xaxis = { ...layout.xaxis, type: "log", title: { text: "learning rate" } };
+  layout.yaxis = { autorange: false, range: [0, 1.02], tickformat: ".0%" };
+  return { data, layout };
+}
+
+export const isSweep = (spec) => new Set(spec.variants.map((v) => v.lr ?? spec.optimizer.lr)).size >= 3;

@@ -1,6 +1,6 @@
 // The view lives in the query string, so a link shows the students exactly what the presenter shows.
 
-export const CHARTS = ["loss", "accuracy", "histograms", "bands", "heatmap", "grad", "update", "saturation", "bn"];
+export const CHARTS = ["loss", "accuracy", "histograms", "bands", "heatmap", "grad", "update", "saturation", "bn", "sweep"];
 const TAPS = ["preact", "normed", "act"];
 
 export function readView() {

@@ -263,3 +263,16 @@ def test_lecture_mode_and_the_view_live_in_a_shareable_url(page: Page, server: S
     title = wait_for(student, "document.querySelector('#chart-bands .gtitle')?.textContent")
     assert title.startswith("hidden1 · act")
     student.close()
+
+
+def test_a_learning_rate_sweep_gets_its_chart(page: Page, server: Server):
+    with server.client() as c:
+        preset = next(p for p in c.get("/api/presets").json() if p["id"] == "lr-sweep")
+        spec = {**preset["spec"], "steps": 60, "probe": {"every": 20, "bins": 16, "eval_every": 1}}
+        eid = c.post("/api/experiments", json=spec).json()["id"]
+        wait_status(c, eid, {"done"})
+    page.goto(f"{server.url}/experiments/{eid}")
+    expect(page.locator('.panel[data-chart="sweep"]')).to_be_visible()
+    wait_for(page, "ns.renderer.report()['chart-sweep'].traces === 2")
+    xs = page.evaluate("document.getElementById('chart-sweep').data.map((t) => t.x.length)")
+    assert xs == [8, 8]  # one point per learning rate, for plain and for BN

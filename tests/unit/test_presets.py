@@ -134,3 +134,16 @@ def test_tiny_batches_break_bn_but_not_layernorm():
     assert acc[bn64] >= 0.95 and acc[ln64] >= 0.95, acc
     assert gap[bn2] >= 0.1 and gap[bn4] >= gap[bn64] + 0.05, gap  # train/eval gap grows as batches shrink
     assert gap[ln2] == 0 and gap[ln64] == 0, gap  # LayerNorm has no train/eval difference
+
+
+@pytest.mark.slow
+def test_random_lr_search_finds_more_good_learning_rates_with_bn():
+    preset = get_preset("lr-sweep")
+    lrs = [v.lr for v in preset.spec.variants]
+    assert len(set(lrs)) == len(lrs) // 2 and min(lrs) >= 1e-3 and max(lrs) <= 10  # one draw per pair
+    accs = last_val(train("lr-sweep"))
+    good = {
+        norm: sum(a >= 0.9 for a, v in zip(accs, preset.spec.variants, strict=True) if v.norm == norm)
+        for norm in ("none", "batch")
+    }
+    assert good["batch"] > good["none"], (good, accs)
