@@ -3,6 +3,7 @@ import { setupControls } from "./lib/controls.js";
 import * as fig from "./lib/figures.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
+import { showFolds } from "./lib/fold.js";
 import { loadFrames, setupReplay } from "./lib/replay.js";
 import { Stream } from "./lib/stream.js";
 import { chartStyle, readView, writeView } from "./lib/view.js";
@@ -129,6 +130,7 @@ async function startReplay(hello) {
   el("controls").hidden = true;
   el("conn").textContent = "replay";
   el("conn").dataset.state = "replay";
+  showFolds(experimentId);
   const frames = await loadFrames(experimentId);
   setupReplay(hello, frames, (m) => {
     m.status = hello.experiment.status;

@@ -124,3 +124,20 @@ def test_openapi_documents_every_route_with_models(server: Server):
     ]:
         assert method in paths[path], (path, method)
     assert {"ExperimentSpec", "Experiment", "Frame", "ControlCommand"} <= set(doc["components"]["schemas"])
+
+
+def test_a_finished_bn_run_is_folded_for_inference(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=30)).json()["id"]
+        plain = c.post("/api/experiments", json=tiny_spec(steps=30, variants=[{"label": "plain"}])).json()[
+            "id"
+        ]
+        wait_status(c, eid, {"done"})
+        wait_status(c, plain, {"done"})
+        folds = c.get(f"/api/experiments/{eid}/fold").json()
+        assert [(f["index"], f["label"], f["bn_folded"], f["bn_kept"]) for f in folds] == [(1, "BN", 2, 0)]
+        assert folds[0]["layers_after"] == folds[0]["layers_before"] - 2
+        assert folds[0]["max_abs_diff"] < 1e-4 and folds[0]["same_predictions"] == 1.0
+        r = c.get(f"/api/experiments/{plain}/fold")
+        assert r.status_code == 404 and "BN" in r.json()["detail"]
+        assert c.get("/api/experiments/nope/fold").status_code == 404

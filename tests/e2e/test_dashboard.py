@@ -187,6 +187,10 @@ def test_a_finished_experiment_replays_with_a_scrubber(page: Page, server: Serve
     expect(page.locator("#replay")).to_be_visible()
     expect(page.locator("#conn")).to_have_text("replay")
     expect(page.locator("#replay-step")).to_have_text("step 300 / 300")
+    fold = page.locator("#fold tbody tr")  # the BN variant folded for inference
+    expect(fold).to_have_count(1)
+    expect(fold.locator("td").nth(0)).to_have_text("BN")
+    assert float(fold.locator("td").nth(3).text_content()) < 1e-4
     page.locator("#scrubber").fill("10")
     expect(page.locator("#replay-step")).to_have_text("step 110 / 300")
     wait_for(page, "ns.model().lastStep === 110 && Math.max(...ns.model().runs[0].loss.x) === 110")

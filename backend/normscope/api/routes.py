@@ -8,7 +8,7 @@ from normscope import __version__
 from normscope.api.deps import ManagerDep, Presenter, StoreDep
 from normscope.jobs.manager import ControlError
 from normscope.presets import PRESETS, Preset
-from normscope.schemas import ControlCommand, Experiment, ExperimentSpec, Frame, Health
+from normscope.schemas import ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
 
 router = APIRouter(prefix="/api")
 MAX_FRAMES_PER_REQUEST = 5000
@@ -81,6 +81,21 @@ def experiment_frames(
     _found(store.get(experiment_id), experiment_id)
     body = "[" + ",".join(store.frames(experiment_id, since, limit)) + "]"  # stored text, not re-encoded
     return Response(body, media_type="application/json")
+
+
+@router.get("/experiments/{experiment_id}/fold", response_model=list[FoldResult])
+def experiment_fold(experiment_id: str, store: StoreDep) -> list[FoldResult]:
+    """Each BN run with its BN layers folded into the neighbouring linear layers for inference, computed
+    when training ends: layer counts before and after, and how far the folded net's outputs are from the
+    original's on the validation split."""
+    _found(store.get(experiment_id), experiment_id)
+    folds = store.folds(experiment_id)
+    if folds is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            "no folded model: it is made when a run with BN finishes (done or cancelled)",
+        )
+    return folds
 
 
 @router.delete(

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from normscope.engine.data import BatchSampler, Dataset, load_dataset
+from normscope.engine.fold import fold_report
 from normscope.engine.models import Net, build_model
 from normscope.engine.probe import Probe, finite, tap_range
 from normscope.schemas import (
@@ -19,6 +20,7 @@ from normscope.schemas import (
     ControlCommand,
     EvalResult,
     ExperimentSpec,
+    FoldResult,
     Frame,
     LayerInfo,
     RunFrame,
@@ -147,6 +149,14 @@ class Trainer:
 
     def layout(self) -> list[LayerInfo]:
         return self._layers
+
+    def fold_reports(self) -> list[FoldResult]:
+        """Every BN run that did not diverge, folded for inference and compared on the val split."""
+        return [
+            fold_report(r.index, r.label, r.model, r.data[2])
+            for r in self.runs
+            if r.has_batchnorm and r.status != "diverged"
+        ]
 
     # control -----------------------------------------------------------------------------------------
     def _statuses(self) -> list[RunStatus]:

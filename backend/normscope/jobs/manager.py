@@ -239,6 +239,8 @@ class JobManager:
                     status=e.status, step=e.step, runs=e.runs, error=e.error
                 ).model_dump_json()
                 self.hub.publish_threadsafe(eid, text, droppable=False)
+        elif kind == "fold":
+            self.store.set_folds(eid, msg[1])
         elif kind == "end":
             worker.end = (msg[1], msg[2])
 

@@ -2,7 +2,7 @@
 for one experiment, trains it and exits. Talks to the server over two pipes: jobs/controls in, events out.
 
 Events: ("ready", pid, device) or ("fatal", reason) · ("layers", json) · ("frame", step, prev_step, json)
-· ("status", status, step, runs) · ("end", status, error).
+· ("status", status, step, runs) · ("fold", json) · ("end", status, error).
 The frame's JSON is encoded here, once; the server stores and fans out that text as it is."""
 
 import contextlib
@@ -63,7 +63,12 @@ def worker_main(jobs: Connection, events: Connection, threads: int, device_setti
         spec = ExperimentSpec.model_validate_json(spec_json)
         trainer = Trainer(spec, device, on_frame=on_frame, on_status=on_status, control=control)
         events.send(("layers", json.dumps([layer.model_dump() for layer in trainer.layout()])))
-        end = ("end", trainer.run(), None)
+        final = trainer.run()
+        if final in ("done", "cancelled"):
+            folds = trainer.fold_reports()  # BN folded for inference, while the models are still here
+            if folds:
+                events.send(("fold", json.dumps([f.model_dump() for f in folds])))
+        end = ("end", final, None)
     except DatasetError as e:
         end = ("end", "failed", f"dataset: {e}")
     except MemoryError:

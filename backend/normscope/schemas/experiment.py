@@ -62,3 +62,19 @@ class Health(BaseModel):
     warm: bool = Field(
         False, description="A spare worker has finished warming up: the next launch starts at once."
     )
+
+
+class FoldResult(BaseModel):
+    """One BN run folded for inference: BN's running statistics, γ and β merged into a linear layer."""
+
+    index: int
+    label: str
+    layers_before: int = Field(description="Linear/conv and normalization layers of the trained net.")
+    layers_after: int = Field(description="The same count after folding.")
+    bn_folded: int
+    bn_kept: int = Field(
+        description="BN layers that cannot fold exactly (after the activation, before a conv)."
+    )
+    max_abs_diff: float = Field(description="Largest difference between the two nets' outputs (logits).")
+    same_predictions: float = Field(description="Share of samples with the same predicted class.")
+    samples: int = Field(description="Validation samples compared.")

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from normscope.schemas import Experiment, ExperimentSpec, LayerInfo, RunInfo
+from normscope.schemas import Experiment, ExperimentSpec, FoldResult, LayerInfo, RunInfo
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -27,6 +27,10 @@ CREATE TABLE IF NOT EXISTS runs (
     label TEXT NOT NULL,
     status TEXT NOT NULL,
     PRIMARY KEY (experiment_id, idx)
+);
+CREATE TABLE IF NOT EXISTS folds (
+    experiment_id TEXT PRIMARY KEY REFERENCES experiments(id) ON DELETE CASCADE,
+    body TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS frames (
     experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
@@ -166,6 +170,18 @@ class Store:
     def set_layers(self, experiment_id: str, layers_json: str) -> None:
         with self._tx() as db:
             db.execute("UPDATE experiments SET layers = ? WHERE id = ?", (layers_json, experiment_id))
+
+    def set_folds(self, experiment_id: str, folds_json: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO folds VALUES (?, ?)", (experiment_id, folds_json))
+
+    def folds(self, experiment_id: str) -> list[FoldResult] | None:
+        """The BN runs folded for inference at the end of training; None before (or without) that."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body FROM folds WHERE experiment_id = ?", (experiment_id,)
+            ).fetchone()
+        return None if row is None else [FoldResult.model_validate(x) for x in json.loads(row[0])]
 
     def layers(self, experiment_id: str) -> list[LayerInfo]:
         with self._lock:

@@ -1,0 +1,36 @@
+// The folding panel: each finished BN run with BN merged into its linear layers for inference.
+import { api } from "../token.js";
+
+const TRIES = 10; // the worker folds right after the final status: give it a moment
+const WAIT_MS = 500;
+
+async function fetchFolds(experimentId) {
+  for (let i = 0; i < TRIES; i++) {
+    try {
+      return await api(`/api/experiments/${experimentId}/fold`);
+    } catch (e) {
+      if (e.status !== 404) throw e;
+      await new Promise((resolve) => setTimeout(resolve, WAIT_MS));
+    }
+  }
+  return null; // no BN run, or it diverged
+}
+
+export async function showFolds(experimentId) {
+  const folds = await fetchFolds(experimentId);
+  if (!folds?.length) return;
+  const rows = folds.map((f) => {
+    const tr = document.createElement("tr");
+    const cells = [
+      f.label,
+      `${f.layers_before} → ${f.layers_after}`,
+      f.bn_kept ? `${f.bn_folded} (${f.bn_kept} kept: before a padded conv)` : String(f.bn_folded),
+      f.max_abs_diff.toExponential(1),
+      `${(100 * f.same_predictions).toFixed(1)}% of ${f.samples}`,
+    ];
+    for (const c of cells) tr.insertCell().textContent = c;
+    return tr;
+  });
+  document.querySelector("#fold tbody").replaceChildren(...rows);
+  document.getElementById("fold").hidden = false;
+}
