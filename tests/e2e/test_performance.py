@@ -20,8 +20,9 @@ MAX_LIMIT_MS = 400
 
 FOUR_BY_FOUR = {
     "name": "4 variants x 4 layers x 3 taps",
-    "model": {"hidden": [64, 64, 64, 64], "activation": "tanh"},
-    "batch_size": 64,
+    # narrow layers keep the trainer ahead of 10 frames/s on a busy 2-core box: the page is what is measured
+    "model": {"hidden": [16, 16, 16, 16], "activation": "tanh"},
+    "batch_size": 16,
     "steps": 100_000,
     "variants": [
         {"label": "plain"},
@@ -64,7 +65,8 @@ def test_updates_stay_short_at_ten_frames_per_second(page: Page, server: Server)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "update-times.json").write_text(json.dumps(figures, indent=1))
     print(json.dumps(figures))
-    assert frames >= 30, f"the stream fell behind: {figures}"
+    # paced to 10 frames/s; with chromium drawing on the same 2 cores the trainer manages about 5 here
+    assert frames >= 45, f"the stream fell behind: {figures}"
     assert len(timings) >= frames / 2, f"the charts stopped following the frames: {figures}"
     assert figures["update_ms_median"] <= MEDIAN_LIMIT_MS, figures
     assert figures["update_ms_p95"] <= P95_LIMIT_MS, figures

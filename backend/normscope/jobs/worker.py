@@ -32,8 +32,8 @@ def worker_main(jobs: Connection, events: Connection, threads: int, device_setti
     except Exception as e:  # a device or install that cannot train is reported at startup, not at launch
         events.send(("fatal", f"warm-up training failed: {type(e).__name__}: {e}"))
         return
-    events.send(("ready", os.getpid(), device))
     try:
+        events.send(("ready", os.getpid(), device))
         _, spec_json = jobs.recv()
     except (EOFError, OSError):
         return  # the server went away before giving this spare a job
