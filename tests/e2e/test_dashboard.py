@@ -41,6 +41,9 @@ def test_presenter_starts_a_preset_and_pauses_steps_resumes_cancels(page: Page, 
     expect(page.locator("#conn")).to_have_text("live")
 
     wait_for(page, "ns.model() && ns.model().lastStep >= 200 && ns.model().runs[0].valAcc.x.length > 0")
+    # the lesson shows on the page: BN far ahead of plain within the first 200 steps
+    plain, bn = page.evaluate("window.normscope.model().runs.map((r) => r.valAcc.y.at(-1))")
+    assert bn >= plain + 0.2, (plain, bn)
     # every chart holds data: loss, accuracy, a histogram per layer, bands, heatmap per variant,
     # gradient norms, update ratios, saturation and the BN internals
     report = wait_for(page, f"({ALL_CHARTS_WITH_DATA}) && ns.renderer.report()", timeout=30)
