@@ -115,6 +115,15 @@ document.addEventListener("keydown", (ev) => {
 });
 addEventListener("resize", () => renderer.resize());
 
+// A preset opens on its chart: scrolled into view and outlined for a moment.
+function openChart() {
+  const panel = view.open && document.querySelector(`.panel[data-chart="${view.open}"]`);
+  if (!panel || panel.hidden) return;
+  panel.scrollIntoView({ block: "center" });
+  panel.classList.add("opened");
+  setTimeout(() => panel.classList.remove("opened"), 4000);
+}
+
 async function showLesson() {
   if (!view.preset) return;
   const preset = (await api("/api/presets")).find((p) => p.id === view.preset);
@@ -151,6 +160,7 @@ const stream = new Stream(experimentId, {
       setupMultiples();
       document.querySelector('.panel[data-chart="sweep"]').hidden = !fig.isSweep(msg.experiment.spec);
       applyView();
+      openChart();
       if (presenterToken() && !TERMINAL.has(msg.experiment.status)) {
         updateControls = setupControls(experimentId, () => model?.status);
       }

@@ -26,8 +26,9 @@ if (presenter) {
     try {
       const exp = await api("/api/experiments", { method: "POST", body: JSON.stringify(form.spec()) });
       const preset = byId(select.value);
-      // The preset's layer and tap; all charts stay on screen (the chart menu focuses one).
-      const q = new URLSearchParams(preset ? { preset: preset.id, layer: preset.view.layer, tap: preset.view.tap } : {});
+      // The preset's layer, tap and chart (scrolled to); all charts stay on screen (the chart menu focuses one).
+      const v = preset?.view;
+      const q = new URLSearchParams(preset ? { preset: preset.id, layer: v.layer, tap: v.tap, open: v.chart } : {});
       location.href = `/experiments/${exp.id}?${q}`;
     } catch (e) {
       form.showErrors(e.body?.detail ?? e.message);

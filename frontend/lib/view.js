@@ -11,6 +11,7 @@ export function readView() {
     chart: CHARTS.includes(q.get("chart")) ? q.get("chart") : null, // the one chart filling the screen
     lecture: q.get("lecture") === "1",
     preset: q.get("preset"),
+    open: CHARTS.includes(q.get("open")) ? q.get("open") : null, // scrolled to and marked on arrival
   };
 }
 
@@ -21,6 +22,7 @@ export function writeView(view) {
   if (view.chart) q.set("chart", view.chart);
   if (view.lecture) q.set("lecture", "1");
   if (view.preset) q.set("preset", view.preset);
+  if (view.open) q.set("open", view.open);
   history.replaceState(null, "", `${location.pathname}?${q}`);
 }
 

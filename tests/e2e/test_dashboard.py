@@ -36,7 +36,10 @@ def test_presenter_starts_a_preset_and_pauses_steps_resumes_cancels(page: Page, 
     expect(page.locator("#variants tbody tr")).to_have_count(2)
     page.fill('[data-path="steps"]', "100000")  # long enough to control it
     page.click("#start")
-    page.wait_for_url(re.compile(r"/experiments/\w+\?preset=ioffe-szegedy&layer=hidden3&tap=normed"))
+    page.wait_for_url(
+        re.compile(r"/experiments/\w+\?preset=ioffe-szegedy&layer=hidden3&tap=normed&open=bands")
+    )
+    expect(page.locator('.panel[data-chart="bands"]')).to_have_class(re.compile("opened"))
     expect(page.locator("#lesson-text")).to_contain_text("BN reaches high validation accuracy")
     expect(page.locator("#conn")).to_have_text("live")
 
