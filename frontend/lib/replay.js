@@ -28,13 +28,17 @@ export function setupReplay(hello, frames, onModel) {
   el("replay-note").textContent =
     frames.length >= REPLAY_MAX_FRAMES ? `the first ${REPLAY_MAX_FRAMES} frames` : `${frames.length} frames`;
   let model = null;
+  let shown = -1; // the model holds frames[0..shown]
   let timer = null;
 
   const statusAt = (i) => ({ ...hello.experiment, step: frames[i]?.step ?? 0 });
   const show = (i) => {
-    const from = model && model.lastStep <= (frames[i]?.step ?? 0) ? model : null; // forward: extend, backward: rebuild
-    model = from ?? new ExperimentModel(statusAt(i), hello.layers);
-    for (const f of frames.slice(0, i + 1)) if (f.step > model.lastStep) model.ingest(f);
+    if (!model || i < shown) {
+      model = new ExperimentModel(statusAt(i), hello.layers); // backward: rebuild; forward: extend
+      shown = -1;
+    }
+    for (let k = shown + 1; k <= i && k < frames.length; k++) model.ingest(frames[k]);
+    shown = Math.max(shown, i);
     el("replay-step").textContent = frames.length ? `step ${frames[i].step} / ${frames.at(-1).step}` : "no frames";
     onModel(model);
   };
@@ -50,7 +54,6 @@ export function setupReplay(hello, frames, onModel) {
   el("play").addEventListener("click", () => {
     if (timer) return stop();
     if (Number(scrubber.value) >= frames.length - 1) scrubber.value = "0";
-    model = null;
     show(Number(scrubber.value));
     el("play").textContent = "stop";
     timer = setInterval(() => {
