@@ -135,6 +135,15 @@ class Probe:
         finally:
             self.detach()
 
+    @contextmanager
+    def muted(self) -> Iterator[None]:
+        """Extra forwards of the same step (the landscape probe) must not replace what the step captured."""
+        armed, self.armed = self.armed, False
+        try:
+            yield
+        finally:
+            self.armed = armed
+
     @property
     def hook_count(self) -> int:
         return len(self._handles)

@@ -2,8 +2,8 @@
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -12,11 +12,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from normscope.engine.data import BatchSampler, Dataset, load_dataset
+from normscope.engine.evaluate import batch_dependence, evaluate, frozen_bn_stats, has_batchnorm
 from normscope.engine.fold import fold_report
+from normscope.engine.landscape import LandscapeProbe
 from normscope.engine.models import Net, build_model
 from normscope.engine.probe import Probe, finite, tap_range
 from normscope.schemas import (
     TAP_ORDER,
+    BatchDependence,
     ControlCommand,
     EvalResult,
     ExperimentSpec,
@@ -27,7 +30,6 @@ from normscope.schemas import (
 )
 from normscope.schemas.frame import RunStatus, Tap
 
-EVAL_CHUNK = 4096
 PAUSED_POLL_S = 0.1
 
 FrameSink = Callable[[Frame], None]
@@ -46,6 +48,7 @@ class Run:
     probe: Probe
     batch_size: int
     data: tuple[torch.Tensor, ...]
+    landscape: LandscapeProbe | None = None
     status: RunStatus = "running"
     losses: list[torch.Tensor] = field(default_factory=list)
     correct: torch.Tensor | None = None
@@ -53,21 +56,7 @@ class Run:
 
     @property
     def has_batchnorm(self) -> bool:
-        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules())
-
-
-@contextmanager
-def frozen_bn_stats(model: nn.Module) -> Iterator[None]:
-    """Train-mode forwards that must not move BN's running averages (calibration, train-mode eval)."""
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [(m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone()) for m in bns]
-    try:
-        yield
-    finally:
-        for m, (mean, var, n) in zip(bns, saved, strict=True):
-            m.running_mean.copy_(mean)
-            m.running_var.copy_(var)
-            m.num_batches_tracked.copy_(n)
+        return has_batchnorm(self.model)
 
 
 def make_optimizer(spec: ExperimentSpec, model: nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -112,15 +101,18 @@ class Trainer:
     def _build_run(self, i: int) -> Run:
         d = self.dataset
         model = build_model(self.spec, i, d.n_features, d.n_classes, d.image_shape).to(self.device)
+        lr = self.spec.variant_lr(i)
+        probe = self.spec.probe
         return Run(
             index=i,
             label=self.spec.variants[i].label,
             model=model,
-            optimizer=make_optimizer(self.spec, model, self.spec.variant_lr(i)),
+            optimizer=make_optimizer(self.spec, model, lr),
             probe=Probe(model, self.spec.model.activation, self.spec.probe.bins),
             batch_size=self.spec.variant_batch_size(i),
             data=d.tensors(self.spec.variant_standardize(i), self.device),
             correct=torch.zeros((), dtype=torch.long, device=self.device),
+            landscape=LandscapeProbe(model, lr, probe.landscape_steps) if probe.landscape_every else None,
         )
 
     # setup -------------------------------------------------------------------------------------------
@@ -212,10 +204,11 @@ class Trainer:
                 t0 = time.monotonic()
                 self.step += 1
                 sampled = self.step % every == 0 or self.step == spec.steps
+                landscape = sampled and self._landscape_due()
                 batches = {b: s.next() for b, s in self.samplers.items()}
                 for r in self.runs:
                     if r.status == "running":
-                        self._train_step(r, batches[r.batch_size], sampled)
+                        self._train_step(r, batches[r.batch_size], sampled, landscape)
                 if sampled:
                     self._emit_frame()
                 if self.paused:
@@ -235,7 +228,12 @@ class Trainer:
         self._set_status(final)
         return final
 
-    def _train_step(self, run: Run, idx: torch.Tensor, sampled: bool) -> None:
+    def _landscape_due(self) -> bool:
+        """The landscape probe runs on the sampled step of every landscape_every-th frame."""
+        n = self.spec.probe.landscape_every
+        return n > 0 and (self.samples + 1) % n == 0
+
+    def _train_step(self, run: Run, idx: torch.Tensor, sampled: bool, landscape: bool = False) -> None:
         x, y = run.data[0][idx], run.data[1][idx]
         if sampled:
             run.probe.arm()
@@ -245,52 +243,43 @@ class Trainer:
         loss.backward()
         if sampled:
             run.probe.snapshot_weights()
+        probe_landscape = landscape and run.landscape is not None
+        if probe_landscape:
+            with run.probe.muted():
+                run.landscape.before_step(x, y, loss)
         run.optimizer.step()
+        if probe_landscape:
+            with run.probe.muted():
+                run.landscape.after_step(x, y)
         run.losses.append(loss.detach())
         run.correct += (out.detach().argmax(dim=1) == y).sum()
         run.seen += len(y)
 
-    @torch.no_grad()
     def _evaluate(self, run: Run) -> torch.Tensor:
-        """[loss, acc] on the val split in eval mode (running stats), then in train mode (batch stats)."""
-        xv, yv = run.data[2], run.data[3]
-        model = run.model
-        model.eval()
-        loss, correct = self._eval_pass(model, xv, yv, EVAL_CHUNK, len(yv))
-        model.train()
-        eval_mode = torch.stack([loss, correct])
-        if not run.has_batchnorm:
-            return torch.cat([eval_mode, eval_mode])  # without BN the two modes compute the same thing
-        b = min(run.batch_size, len(yv))
-        usable = len(yv) - len(yv) % b  # full batches only: BN never sees a batch of 1
-        with frozen_bn_stats(model):
-            tloss, tcorrect = self._eval_pass(model, xv, yv, b, usable)
-        return torch.cat([eval_mode, torch.stack([tloss, tcorrect])])
+        """[loss, acc] on the val split in eval mode, then in train mode; then batch dependence if asked."""
+        parts = [evaluate(run.model, run.data[2], run.data[3], run.batch_size).double()]
+        if self._measures_dependence(run):
+            seed = self.spec.seed + self.samples
+            parts.append(batch_dependence(run.model, run.data[2], run.batch_size, seed))
+        return torch.cat(parts)
 
-    @staticmethod
-    def _eval_pass(
-        model: Net, x: torch.Tensor, y: torch.Tensor, chunk: int, n: int
-    ) -> tuple[torch.Tensor, ...]:
-        loss = torch.zeros((), dtype=torch.float64, device=x.device)
-        correct = torch.zeros((), dtype=torch.float64, device=x.device)
-        for s in range(0, n, chunk):
-            out = model(x[s : min(s + chunk, n)])
-            t = y[s : min(s + chunk, n)]
-            loss += F.cross_entropy(out, t, reduction="sum").double()
-            correct += (out.argmax(dim=1) == t).sum().double()
-        return loss / n, correct / n
+    def _measures_dependence(self, run: Run) -> bool:
+        return self.spec.probe.batch_dependence and run.has_batchnorm
 
     def _emit_frame(self) -> None:
         self.samples += 1
         prev = self.step - len(next(r.losses for r in self.runs if r.status == "running"))
         evaluate = self.samples % self.spec.probe.eval_every == 0 or self.step == self.spec.steps
         active = [r for r in self.runs if r.status == "running"]
+        probed = {r.index for r in active if r.landscape is not None and r.landscape.pending}
         parts, sizes = [], []
         for r in active:
             v = [r.probe.pack(), torch.stack(r.losses).double()]
             v.append((r.correct.double() / max(r.seen, 1)).reshape(1))
             if evaluate:
-                v.append(self._evaluate(r).double())
+                v.append(self._evaluate(r))
+            if r.index in probed:
+                v.append(r.landscape.pack())
             packed = torch.cat(v)
             parts.append(packed)
             sizes.append(packed.numel())
@@ -301,7 +290,7 @@ class Trainer:
         for r, n in zip(active, sizes, strict=True):
             v = host[pos : pos + n]
             pos += n
-            frames_by_run[r.index], became_diverged = self._run_frame(r, v, evaluate)
+            frames_by_run[r.index], became_diverged = self._run_frame(r, v, evaluate, r.index in probed)
             diverged |= became_diverged
         runs = [
             frames_by_run.get(r.index)
@@ -315,17 +304,26 @@ class Trainer:
         if diverged:
             self.on_status(self.status, self.step, self._statuses())
 
-    def _run_frame(self, run: Run, v: np.ndarray, evaluated: bool) -> tuple[RunFrame, bool]:
+    def _run_frame(self, run: Run, v: np.ndarray, evaluated: bool, probed: bool) -> tuple[RunFrame, bool]:
         k = run.probe.packed_size()
         layers = run.probe.unpack(v[:k])
-        n_loss = len(run.losses)
-        losses = v[k : k + n_loss]
-        train_acc = finite(v[k + n_loss])
-        val = val_train = None
+        pos = k + len(run.losses)
+        losses = v[k:pos]
+        train_acc = finite(v[pos])
+        pos += 1
+        val = val_train = dependence = None
         if evaluated:
-            e = v[k + n_loss + 1 : k + n_loss + 5]
+            e = v[pos : pos + 4]
+            pos += 4
             val = EvalResult(loss=finite(e[0]), acc=finite(e[1]))
             val_train = EvalResult(loss=finite(e[2]), acc=finite(e[3]))
+            if self._measures_dependence(run):
+                dependence = BatchDependence(flips=finite(v[pos]), flips_pairs=finite(v[pos + 1]))
+                pos += 2
+        landscape = None
+        if probed:
+            assert run.landscape is not None
+            landscape = run.landscape.unpack(v[pos : pos + run.landscape.packed_size()])
         bad = np.flatnonzero(~np.isfinite(losses))
         became_diverged = len(bad) > 0
         if became_diverged:
@@ -343,5 +341,7 @@ class Trainer:
             val=val,
             val_train_mode=val_train,
             layers=layers,
+            landscape=landscape,
+            batch_dependence=dependence,
         )
         return frame, became_diverged

@@ -51,6 +51,38 @@ class EvalResult(BaseModel):
     acc: float | None
 
 
+class CovariateShift(BaseModel):
+    """A layer's weight gradient G before and G' after the layers below it took this step's update."""
+
+    l2: float | None = Field(description="‖G − G′‖")
+    cos: float | None = Field(description="cos(G, G′)")
+
+
+class Landscape(BaseModel):
+    """The loss landscape along this step's gradient g on the step's batch (Santurkar et al. 2018)."""
+
+    etas: list[float] = Field(description="Step sizes η tried: the run's lr times each of landscape_steps.")
+    loss: float | None = Field(description="L(w) on the batch.")
+    loss_at: list[float | None] = Field(description="L(w − ηg) per η: their spread is the loss band.")
+    grad_norm: float | None = Field(description="‖g‖ over all parameters.")
+    grad_change: list[float | None] = Field(
+        description="‖∇L(w) − ∇L(w − ηg)‖ per η: gradient predictiveness (smaller is more predictive)."
+    )
+    beta: float | None = Field(description="Effective β-smoothness: max over η of ‖Δg‖ / ‖ηg‖.")
+    shift: list[CovariateShift | None] = Field(
+        description="Per layer (as in layers); null for the first, which has no layers below it."
+    )
+
+
+class BatchDependence(BaseModel):
+    """How much a BN run's train-mode prediction of a validation example depends on its batch companions."""
+
+    flips: float | None = Field(
+        description="Share of examples whose predicted class changes under another random batching."
+    )
+    flips_pairs: float | None = Field(description="The same with batches of 2, the smallest BN can take.")
+
+
 class RunFrame(BaseModel):
     index: int
     status: RunStatus = "running"
@@ -61,6 +93,10 @@ class RunFrame(BaseModel):
         None, description="Validation in train mode (BN uses each batch's statistics)."
     )
     layers: list[LayerStats]
+    landscape: Landscape | None = Field(None, description="Only on frames where the landscape probe ran.")
+    batch_dependence: BatchDependence | None = Field(
+        None, description="BN runs, on evaluated frames, when probe.batch_dependence is on."
+    )
 
 
 class Frame(BaseModel):

@@ -107,6 +107,20 @@ class ProbeSpec(Strict):
     every: int = Field(10, ge=1, le=100_000, description="Steps between frames.")
     bins: int = Field(64, ge=8, le=256)
     eval_every: int = Field(5, ge=1, le=100_000, description="Frames between validation passes.")
+    landscape_every: int = Field(
+        0, ge=0, le=100_000, description="Frames between landscape probes (Santurkar et al.); 0 turns it off."
+    )
+    landscape_steps: list[Annotated[float, Field(gt=0, le=100)]] = Field(
+        default_factory=lambda: [0.25, 0.5, 1.0, 2.0, 4.0],
+        min_length=1,
+        max_length=8,
+        description="Step sizes the landscape probe tries along the gradient, as multiples of the run's lr.",
+    )
+    batch_dependence: bool = Field(
+        False,
+        description="At each validation, how often a BN run's train-mode prediction of an example changes "
+        "with its batch companions.",
+    )
 
 
 class ExperimentSpec(Strict):
