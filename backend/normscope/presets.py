@@ -195,7 +195,11 @@ PRESETS: list[Preset] = [
             "The same BN net with three running-average momenta. Validation in train mode (dashed) "
             "normalizes with each batch's own statistics; eval mode (solid) uses the running averages. "
             "With a small momentum the averages lag the moving weights, so eval mode trails train mode "
-            "until they catch up; the BN internals chart shows batch and running statistics converge."
+            "until they catch up; the BN internals chart shows batch and running statistics converge. "
+            "At test time a single example has no batch: in train mode its prediction would depend on "
+            "the examples batched with it (the batch dependence chart: the share of predictions that "
+            "change when the validation set is batched anew, at batch 60 and in pairs), and PyTorch "
+            "refuses a batch of one; eval mode gives every example its own, fixed answer."
         ),
         spec=ExperimentSpec.model_validate(
             {
@@ -217,7 +221,7 @@ PRESETS: list[Preset] = [
                     {"label": "BN momentum 0.1", "norm": "batch", "bn_momentum": 0.1},
                     {"label": "BN momentum 0.5", "norm": "batch", "bn_momentum": 0.5},
                 ],
-                "probe": {"every": 10, "bins": 64, "eval_every": 1},
+                "probe": {"every": 10, "bins": 64, "eval_every": 1, "batch_dependence": True},
             }
         ),
         view=PresetView(layer="hidden3", tap="normed", chart="accuracy"),
@@ -273,6 +277,33 @@ PRESETS: list[Preset] = [
             }
         ),
         view=PresetView(layer="hidden3", tap="normed", chart="sweep"),
+    ),
+    Preset(
+        id="landscape",
+        title="Why does BN help? A smoother loss landscape (Santurkar et al. 2018)",
+        summary=(
+            "Every other frame the landscape probe stops on the current batch and walks along the "
+            "gradient at 0.25 to 4 times the learning rate, then puts every weight back. Once the plain "
+            "net leaves its plateau (around step 200), its loss band (how much the loss changes along "
+            "that walk) is wider, its gradient changes about ten times more (gradient predictiveness) "
+            "and its effective β-smoothness is several times larger than the BN net's. The covariate "
+            "shift chart shows cos(G, G′): how far a layer's gradient turns once the layers below it "
+            "take their step; on its early plateau the plain net's landscape is flat."
+        ),
+        spec=ExperimentSpec.model_validate(
+            {
+                "name": "6×64 ReLU on 5 spirals: the loss landscape with and without BN",
+                "dataset": {"name": "spirals", "n_samples": 6000, "n_classes": 5, "noise": 0.2},
+                "model": {"kind": "mlp", "hidden": [64] * 6, "activation": "relu", "init": "he"},
+                "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
+                "batch_size": 128,
+                "steps": 800,
+                "seed": 0,
+                "variants": [{"label": "plain"}, {"label": "BN", "norm": "batch"}],
+                "probe": {"every": 10, "bins": 64, "eval_every": 5, "landscape_every": 2},
+            }
+        ),
+        view=PresetView(layer="hidden4", tap="normed", chart="landscape"),
     ),
 ]
 

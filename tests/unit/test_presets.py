@@ -117,6 +117,10 @@ def test_eval_mode_lags_train_mode_while_slow_running_averages_catch_up():
     assert abs(gaps[1]) <= 0.05, gaps
     final = [r.val_train_mode.acc - r.val.acc for r in frames[-1].runs]
     assert all(abs(g) <= 0.03 for g in final), final  # caught up
+    # a single example at test time: in train mode its class depends on its companions, most in pairs
+    dependence = [r.batch_dependence for r in frames[-1].runs]
+    assert all(0 < d.flips < d.flips_pairs for d in dependence), dependence
+    assert all(d.flips_pairs >= 0.05 for d in dependence), dependence
 
 
 @pytest.mark.slow
@@ -147,3 +151,26 @@ def test_random_lr_search_finds_more_good_learning_rates_with_bn():
         for norm in ("none", "batch")
     }
     assert good["batch"] > good["none"], (good, accs)
+
+
+@pytest.mark.slow
+def test_landscape_is_smoother_and_gradients_more_predictive_with_bn():
+    frames = train("landscape")
+    probed = [f for f in frames if f.runs[0].landscape is not None]
+    assert len(probed) == len(frames) // 2
+    late = [f for f in probed if f.step > 400]  # the plain net has left its plateau
+
+    def median(xs: list[float]) -> float:
+        return sorted(xs)[len(xs) // 2]
+
+    def measure(run: int, pick) -> float:
+        return median([pick(f.runs[run].landscape) for f in late])
+
+    band = [measure(i, lambda ls: max(ls.loss_at) - min(ls.loss_at)) for i in (0, 1)]
+    change = [measure(i, lambda ls: ls.grad_change[2]) for i in (0, 1)]  # at η = lr
+    beta = [measure(i, lambda ls: ls.beta) for i in (0, 1)]
+    cos = [measure(i, lambda ls: ls.shift[3].cos) for i in (0, 1)]
+    assert band[1] < band[0], band
+    assert change[1] <= 0.5 * change[0], change
+    assert beta[1] <= 0.5 * beta[0], beta
+    assert cos[1] > cos[0], cos
