@@ -25,6 +25,20 @@ renderer.add("chart-sweep", () => fig.sweepFigure(model, style()));
 renderer.add("chart-bands", () => fig.bandsFigure(model, style(), layerName(), view.tap));
 for (const which of Object.keys(fig.BN_PANELS)) renderer.add(`chart-bn-${which}`, () => fig.bnFigure(model, style(), layerName(), which));
 for (const which of Object.keys(fig.OVER_TIME)) renderer.add(`chart-${which}`, () => fig.overTimeFigure(model, style(), which));
+for (const which of Object.keys(fig.LANDSCAPE_PANELS)) {
+  renderer.add(`chart-landscape-${which}`, () => fig.landscapeFigure(model, style(), which, layerName()));
+}
+renderer.add("chart-dependence", () => fig.dependenceFigure(model, style()));
+
+// Charts of what only some experiments measure are shown only for those.
+function showOptionalPanels(spec) {
+  const shown = {
+    sweep: fig.isSweep(spec),
+    landscape: spec.probe.landscape_every > 0,
+    dependence: spec.probe.batch_dependence && spec.variants.some((v) => v.norm === "batch"),
+  };
+  for (const [chart, on] of Object.entries(shown)) document.querySelector(`.panel[data-chart="${chart}"]`).hidden = !on;
+}
 
 // Small multiples, one chart each (Plotly's cost grows with traces per chart): histograms per layer, heatmaps per run.
 function smallMultiples(containerId, prefix, items, build) {
@@ -158,7 +172,7 @@ const stream = new Stream(experimentId, {
       el("title").textContent = msg.experiment.spec.name;
       setupView(msg.layers);
       setupMultiples();
-      document.querySelector('.panel[data-chart="sweep"]').hidden = !fig.isSweep(msg.experiment.spec);
+      showOptionalPanels(msg.experiment.spec);
       applyView();
       openChart();
       if (presenterToken() && !TERMINAL.has(msg.experiment.status)) {

@@ -256,3 +256,80 @@ export function sweepFigure(model, style) {
 }
 
 export const isSweep = (spec) => new Set(spec.variants.map((v) => v.lr ?? spec.optimizer.lr)).size >= 3;
+
+// The landscape probe (Santurkar et al.): per variant over time, what it measured along each step's gradient.
+const finiteOr = (v) => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
+const spread = (values) => {
+  const ok = values.filter((v) => v !== null && Number.isFinite(v));
+  return ok.length ? [Math.min(...ok), Math.max(...ok)] : [null, null];
+};
+
+function bandTraces(label, c, style, x, lows, highs, mid, what) {
+  const back = [...x].reverse();
+  return [
+    {
+      type: "scatter", mode: "lines", name: `${label} ${what} range`, legendgroup: label, x: [...x, ...back],
+      y: [...highs, ...[...lows].reverse()], fill: "toself", fillcolor: fade(c, 0.3), line: { color: c, width: 0.5 },
+      hoverinfo: "skip",
+    },
+    ...(mid ? [{ type: "scatter", mode: "lines", name: `${label} ${mid[0]}`, legendgroup: label, x, y: mid[1], line: { color: c, width: style.line } }] : []),
+  ];
+}
+
+export const LANDSCAPE_PANELS = {
+  loss: "loss band: L(w − ηg) over the step sizes η, and L(w)",
+  grad: "gradient predictiveness: ‖∇L(w) − ∇L(w − ηg)‖ over η",
+  beta: "effective β-smoothness: max ‖Δ∇L‖ / ‖ηg‖",
+  shift: "internal covariate shift of the chosen layer: cos(G, G′)",
+};
+
+export function landscapeFigure(model, style, which, layerName) {
+  const layout = baseLayout(style, LANDSCAPE_PANELS[which]);
+  layout.margin = { l: 55, r: 10, t: 30 + style.font, b: 30 };
+  layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
+  const data = [];
+  const li = model.layers.findIndex((l) => l.name === layerName);
+  for (const run of model.runs) {
+    const { x, y } = run.landscape;
+    if (!x.length) continue;
+    const c = color(run.index);
+    if (which === "loss") {
+      const s = y.map((l) => spread(l.loss_at));
+      data.push(...bandTraces(run.label, c, style, x, s.map((v) => v[0]), s.map((v) => v[1]), ["L(w)", y.map((l) => finiteOr(l.loss))], "loss"));
+    } else if (which === "grad") {
+      const s = y.map((l) => spread(l.grad_change));
+      data.push(...bandTraces(run.label, c, style, x, s.map((v) => v[0]), s.map((v) => v[1]), ["at η = lr", y.map((l) => finiteOr(l.grad_change[Math.floor(l.grad_change.length / 2)]))], "‖Δg‖"));
+    } else if (which === "beta") {
+      data.push({ type: "scatter", mode: "lines", name: run.label, x, y: y.map((l) => finiteOr(l.beta)), line: { color: c, width: style.line } });
+    } else {
+      const shift = y.map((l) => l.shift[li] ?? null);
+      data.push({
+        type: "scatter", mode: "lines", name: run.label, x, y: shift.map((s) => finiteOr(s?.cos)),
+        customdata: shift.map((s) => finiteOr(s?.l2)), hovertemplate: "cos %{y:.3f}, ‖G − G′‖ %{customdata:.3g}<extra>" + run.label + "</extra>",
+        line: { color: c, width: style.line },
+      });
+    }
+  }
+  if (which !== "shift") layout.yaxis = { ...layout.yaxis, type: "log" };
+  else layout.yaxis = { autorange: false, range: [-1.02, 1.02] };
+  if (which === "shift" && li === 0) {
+    layout.annotations = [{ text: "the first layer has no layers below it: pick another", xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false }];
+  }
+  return { data, layout };
+}
+
+// BN runs in train mode: how often an example's predicted class changes when it is batched with other examples.
+export function dependenceFigure(model, style) {
+  const data = [];
+  for (const run of model.runs) {
+    const { x, y } = run.dependence;
+    if (!x.length) continue;
+    const c = color(run.index);
+    data.push({ type: "scatter", mode: "lines+markers", name: `${run.label} batches of its size`, legendgroup: run.label, x, y: y.map((d) => finiteOr(d.flips)), line: { color: c, width: style.line } });
+    data.push({ type: "scatter", mode: "lines+markers", name: `${run.label} pairs`, legendgroup: run.label, x, y: y.map((d) => finiteOr(d.flips_pairs)), line: { color: c, width: style.line, dash: "dash" } });
+  }
+  const layout = baseLayout(style, "train mode: predictions that change with the batch (eval mode: none)");
+  layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
+  layout.yaxis = { autorange: false, range: [0, 1.02], tickformat: ".0%" };
+  return { data, layout };
+}

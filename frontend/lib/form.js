@@ -32,6 +32,9 @@ const FIELDS = [
   ["probe.every", "sample every (steps)", "int"],
   ["probe.bins", "histogram bins", "int"],
   ["probe.eval_every", "validate every (samples)", "int"],
+  ["probe.landscape_every", "landscape probe every (samples, 0: off)", "int"],
+  ["probe.landscape_steps", "landscape step sizes (× lr, comma list)", "floats"],
+  ["probe.batch_dependence", "measure BN's batch dependence", "bool"],
 ];
 
 // Per variant; an empty value inherits the experiment's setting.

@@ -65,6 +65,8 @@ class RunSeries {
     this.trainAcc = new Thinned(MAX_POINTS);
     this.valAcc = new Thinned(MAX_POINTS);
     this.valTrainModeAcc = new Thinned(MAX_POINTS);
+    this.landscape = new Thinned(MAX_POINTS); // y: the frame's landscape object
+    this.dependence = new Thinned(MAX_POINTS); // y: {flips, flips_pairs}
   }
 }
 
@@ -111,6 +113,8 @@ export class ExperimentModel {
       if (rf.train_acc !== null) run.trainAcc.push(frame.step, rf.train_acc);
       if (rf.val?.acc != null) run.valAcc.push(frame.step, rf.val.acc);
       if (rf.val_train_mode?.acc != null) run.valTrainModeAcc.push(frame.step, rf.val_train_mode.acc);
+      if (rf.landscape) run.landscape.push(frame.step, rf.landscape);
+      if (rf.batch_dependence) run.dependence.push(frame.step, rf.batch_dependence);
       this.setRunStatus(rf.index, rf.status, frame.step);
     }
     this.frames.push(frame.step, frame);

@@ -288,3 +288,26 @@ def test_a_learning_rate_sweep_gets_its_chart(page: Page, server: Server):
     wait_for(page, "ns.renderer.report()['chart-sweep'].traces === 2")
     xs = page.evaluate("document.getElementById('chart-sweep').data.map((t) => t.x.length)")
     assert xs == [8, 8]  # one point per learning rate, for plain and for BN
+
+
+def test_the_landscape_probe_and_batch_dependence_get_their_charts(page: Page, server: Server):
+    with server.client() as c:
+        preset = next(p for p in c.get("/api/presets").json() if p["id"] == "landscape")
+        probe = {**preset["spec"]["probe"], "every": 10, "landscape_every": 1, "batch_dependence": True}
+        spec = {**preset["spec"], "steps": 40, "probe": probe}
+        eid = c.post("/api/experiments", json=spec).json()["id"]
+        wait_status(c, eid, {"done"})
+    page.goto(f"{server.url}/experiments/{eid}?layer=hidden4")
+    expect(page.locator('.panel[data-chart="landscape"]')).to_be_visible()
+    expect(page.locator('.panel[data-chart="dependence"]')).to_be_visible()
+    page.locator('.panel[data-chart="landscape"]').scroll_into_view_if_needed()
+    for which in ("loss", "grad", "beta", "shift"):
+        wait_for(page, f"ns.renderer.report()['chart-landscape-{which}']?.traces >= 2")
+    # one point per probe and variant: 4 frames of 40 steps, every one probed
+    points = page.evaluate("document.getElementById('chart-landscape-beta').data.map((t) => t.x.length)")
+    assert points == [4, 4]
+    cos = page.evaluate("document.getElementById('chart-landscape-shift').data.map((t) => t.y)")
+    assert all(-1 <= v <= 1 for ys in cos for v in ys)
+    page.locator('.panel[data-chart="dependence"]').scroll_into_view_if_needed()
+    wait_for(page, "ns.renderer.report()['chart-dependence']?.traces === 2")  # BN only: its size and pairs
+    screenshot(page, "landscape")
