@@ -178,7 +178,10 @@ class BatchSampler:
     def next(self) -> torch.Tensor:
         if self._pos + self.batch_size > len(self._perm):
             # one upload per epoch: the per-step slice below is a view on the device, with no copy
-            self._perm = torch.randperm(self.n, generator=self._gen).to(self.device)
+            perm = torch.randperm(self.n, generator=self._gen)
+            if self.device.type == "cuda":  # from pinned memory the upload does not wait for the GPU
+                perm = perm.pin_memory()
+            self._perm = perm.to(self.device, non_blocking=True)
             self._pos = 0
         idx = self._perm[self._pos : self._pos + self.batch_size]
         self._pos += self.batch_size
