@@ -1,12 +1,13 @@
 import pytest
 
+from normscope.config import resolve_device
 from tests.api.conftest import Server, tiny_spec, wait_status
 
 
 def test_health_and_presets(server: Server):
     with server.client(None) as c:
         h = c.get("/api/health").json()
-        assert h["status"] == "ok" and h["device"] == "cpu" and h["version"]
+        assert h["status"] == "ok" and h["device"] == resolve_device("auto") and h["version"]
         presets = c.get("/api/presets").json()
     ids = [p["id"] for p in presets]
     assert "ioffe-szegedy" in ids

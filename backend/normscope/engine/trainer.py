@@ -34,6 +34,7 @@ PAUSED_POLL_S = 0.1
 
 FrameSink = Callable[[Frame], None]
 StatusSink = Callable[[str, int, list[RunStatus]], None]
+FoldSink = Callable[[list[FoldResult]], None]
 ControlSource = Callable[[float], ControlCommand | None]
 
 
@@ -75,11 +76,13 @@ class Trainer:
         on_status: StatusSink | None = None,
         control: ControlSource | None = None,
         dataset: Dataset | None = None,
+        on_folds: FoldSink | None = None,
     ) -> None:
         self.spec = spec
         self.device = torch.device(device)
         self.on_frame = on_frame or (lambda f: None)
         self.on_status = on_status or (lambda s, step, runs: None)
+        self.on_folds = on_folds
         self.control = control or (lambda timeout: None)
         torch.manual_seed(spec.seed)
         self.dataset = dataset or load_dataset(spec.dataset, spec.seed)
@@ -225,6 +228,10 @@ class Trainer:
             if r.status == "running":
                 r.status = "cancelled" if self.status == "cancelled" else "done"
         final = "cancelled" if self.status == "cancelled" else "done"
+        if self.on_folds is not None:  # before the final status: whoever sees "done" finds the folds there
+            folds = self.fold_reports()
+            if folds:
+                self.on_folds(folds)
         self._set_status(final)
         return final
 

@@ -19,7 +19,7 @@ def worker_main(jobs: Connection, events: Connection, threads: int, device_setti
     from normscope.config import resolve_device
     from normscope.engine.data import DatasetError
     from normscope.engine.trainer import Trainer
-    from normscope.schemas import ControlCommand, ExperimentSpec, Frame
+    from normscope.schemas import ControlCommand, ExperimentSpec, FoldResult, Frame
 
     torch.set_num_threads(threads)
     try:
@@ -58,17 +58,17 @@ def worker_main(jobs: Connection, events: Connection, threads: int, device_setti
     def on_status(status: str, step: int, runs: list[str]) -> None:
         events.send(("status", status, step, list(runs)))
 
+    def on_folds(folds: list[FoldResult]) -> None:  # BN folded for inference, while the models are here
+        events.send(("fold", json.dumps([f.model_dump() for f in folds])))
+
     end: tuple[Any, ...]
     try:
         spec = ExperimentSpec.model_validate_json(spec_json)
-        trainer = Trainer(spec, device, on_frame=on_frame, on_status=on_status, control=control)
+        trainer = Trainer(
+            spec, device, on_frame=on_frame, on_status=on_status, control=control, on_folds=on_folds
+        )
         events.send(("layers", json.dumps([layer.model_dump() for layer in trainer.layout()])))
-        final = trainer.run()
-        if final in ("done", "cancelled"):
-            folds = trainer.fold_reports()  # BN folded for inference, while the models are still here
-            if folds:
-                events.send(("fold", json.dumps([f.model_dump() for f in folds])))
-        end = ("end", final, None)
+        end = ("end", trainer.run(), None)
     except DatasetError as e:
         end = ("end", "failed", f"dataset: {e}")
     except MemoryError:

@@ -197,3 +197,14 @@ def test_ioffe_szegedy_setting_bn_ahead_and_plain_band_drifts_more():
     plain_acc, bn_acc = (r.val.acc for r in final.runs)
     assert bn_acc > plain_acc, (bn_acc, plain_acc)
     assert _band_drift(frames, 0, "hidden3") > _band_drift(frames, 1, "hidden3")
+
+
+def test_folds_are_handed_over_before_the_final_status():
+    events: list[str] = []
+    t = Trainer(
+        _tiny(steps=20),
+        on_status=lambda status, step, runs: events.append(status),
+        on_folds=lambda folds: events.append(f"folds {[f.label for f in folds]}"),
+    )
+    t.run()
+    assert events[-2:] == ["folds ['BN']", "done"]
