@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) bench/probe.py
 	$(PY) bench/launch.py
 	$(PY) bench/fanout.py --clients 200
+	$(PY) bench/landscape.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
