@@ -124,6 +124,15 @@ function layerSeries(model, layerName, pick) {
   return out;
 }
 
+// A variant's range over time as one closed, filled shape: the highs forward, then the lows back.
+function rangeTrace(name, label, c, x, lows, highs) {
+  return {
+    type: "scatter", mode: "lines", name, legendgroup: label, x: [...x, ...[...x].reverse()],
+    y: [...highs, ...[...lows].reverse()], fill: "toself", fillcolor: fade(c, 0.25), line: { color: c, width: 0.5 },
+    hoverinfo: "skip",
+  };
+}
+
 // The Ioffe & Szegedy figure: the 15/50/85 percentiles over time, with min and max, per variant.
 export function bandsFigure(model, style, layerName, tap) {
   const data = [];
@@ -131,13 +140,8 @@ export function bandsFigure(model, style, layerName, tap) {
     const c = color(index);
     const label = model.runs[index].label;
     const q = (k) => s.y.map((v) => v[k]);
-    const back = [...s.x].reverse();
     // Three traces per variant: the p15–p85 band as one closed shape, the median, min and max split by a gap.
-    data.push({
-      type: "scatter", mode: "lines", name: `${label} p15–p85`, legendgroup: label, x: [...s.x, ...back],
-      y: [...q(3), ...q(1).reverse()], fill: "toself", fillcolor: fade(c, 0.25), line: { color: c, width: 0.5 },
-      hoverinfo: "skip",
-    });
+    data.push(rangeTrace(`${label} p15–p85`, label, c, s.x, q(1), q(3)));
     data.push({
       type: "scatter", mode: "lines", name: `${label} median`, legendgroup: label, x: s.x, y: q(2),
       line: { color: c, width: style.line },
@@ -264,16 +268,21 @@ const spread = (values) => {
   return ok.length ? [Math.min(...ok), Math.max(...ok)] : [null, null];
 };
 
-function bandTraces(label, c, style, x, lows, highs, mid, what) {
-  const back = [...x].reverse();
+// The range over the step sizes of a per-η series, and the series at one η, for one variant.
+function overEtas(run, style, x, series, what, at) {
+  const c = color(run.index);
+  const s = series.map(spread);
   return [
-    {
-      type: "scatter", mode: "lines", name: `${label} ${what} range`, legendgroup: label, x: [...x, ...back],
-      y: [...highs, ...[...lows].reverse()], fill: "toself", fillcolor: fade(c, 0.3), line: { color: c, width: 0.5 },
-      hoverinfo: "skip",
-    },
-    ...(mid ? [{ type: "scatter", mode: "lines", name: `${label} ${mid[0]}`, legendgroup: label, x, y: mid[1], line: { color: c, width: style.line } }] : []),
+    rangeTrace(`${run.label} ${what} range`, run.label, c, x, s.map((v) => v[0]), s.map((v) => v[1])),
+    { type: "scatter", mode: "lines", name: `${run.label} ${at[0]}`, legendgroup: run.label, x, y: at[1], line: { color: c, width: style.line } },
   ];
+}
+
+// The step size closest to the run's own lr: the multiplier in landscape_steps nearest 1.
+function nearestToLr(spec) {
+  const steps = spec.probe.landscape_steps;
+  const i = steps.reduce((best, m, k) => (Math.abs(Math.log(m)) < Math.abs(Math.log(steps[best])) ? k : best), 0);
+  return [i, steps[i]];
 }
 
 export const LANDSCAPE_PANELS = {
@@ -294,11 +303,11 @@ export function landscapeFigure(model, style, which, layerName) {
     if (!x.length) continue;
     const c = color(run.index);
     if (which === "loss") {
-      const s = y.map((l) => spread(l.loss_at));
-      data.push(...bandTraces(run.label, c, style, x, s.map((v) => v[0]), s.map((v) => v[1]), ["L(w)", y.map((l) => finiteOr(l.loss))], "loss"));
+      data.push(...overEtas(run, style, x, y.map((l) => l.loss_at), "loss", ["L(w)", y.map((l) => finiteOr(l.loss))]));
     } else if (which === "grad") {
-      const s = y.map((l) => spread(l.grad_change));
-      data.push(...bandTraces(run.label, c, style, x, s.map((v) => v[0]), s.map((v) => v[1]), ["at η = lr", y.map((l) => finiteOr(l.grad_change[Math.floor(l.grad_change.length / 2)]))], "‖Δg‖"));
+      const [i, m] = nearestToLr(model.experiment.spec);
+      const at = [m === 1 ? "at η = lr" : `at η = ${m}×lr`, y.map((l) => finiteOr(l.grad_change[i]))];
+      data.push(...overEtas(run, style, x, y.map((l) => l.grad_change), "‖Δg‖", at));
     } else if (which === "beta") {
       data.push({ type: "scatter", mode: "lines", name: run.label, x, y: y.map((l) => finiteOr(l.beta)), line: { color: c, width: style.line } });
     } else {

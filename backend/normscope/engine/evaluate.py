@@ -10,19 +10,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from normscope.engine.models import batchnorm_layers
+
 EVAL_CHUNK = 4096
 # Batch dependence looks at this many examples at most (each batching is one vectorized forward).
 DEPENDENCE_EXAMPLES = 512
 
 
 def has_batchnorm(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+    return bool(batchnorm_layers(model))
 
 
 @contextmanager
 def frozen_bn_stats(model: nn.Module) -> Iterator[None]:
     """Train-mode forwards that must not move BN's running averages (calibration, evaluation, probes)."""
-    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    bns = batchnorm_layers(model)
     saved = [(m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone()) for m in bns]
     try:
         yield

@@ -11,7 +11,7 @@ import copy
 import torch
 from torch import nn
 
-from normscope.engine.models import Block, Net
+from normscope.engine.models import Block, Net, batchnorm_layers
 from normscope.schemas import FoldResult
 
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d)
@@ -84,7 +84,7 @@ def fold_report(index: int, label: str, model: Net, x: torch.Tensor) -> FoldResu
         label=label,
         layers_before=count_layers(model),
         layers_after=count_layers(folded),
-        bn_folded=sum(isinstance(m, BN_TYPES) for m in model.modules()) - kept,
+        bn_folded=len(batchnorm_layers(model)) - kept,
         bn_kept=kept,
         max_abs_diff=float((before - after).abs().max()),
         same_predictions=float((before.argmax(1) == after.argmax(1)).double().mean()),

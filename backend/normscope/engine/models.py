@@ -60,6 +60,10 @@ class Net(nn.Module):
         return x
 
 
+def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
+    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+
+
 def _norm_layer(norm: Norm, width: int, conv: bool, bn_momentum: float | None) -> nn.Module | None:
     if norm == "none":
         return None

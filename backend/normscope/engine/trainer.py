@@ -105,17 +105,19 @@ class Trainer:
         d = self.dataset
         model = build_model(self.spec, i, d.n_features, d.n_classes, d.image_shape).to(self.device)
         lr = self.spec.variant_lr(i)
-        probe = self.spec.probe
+        probe_spec = self.spec.probe
         return Run(
             index=i,
             label=self.spec.variants[i].label,
             model=model,
             optimizer=make_optimizer(self.spec, model, lr),
-            probe=Probe(model, self.spec.model.activation, self.spec.probe.bins),
+            probe=Probe(model, self.spec.model.activation, probe_spec.bins),
             batch_size=self.spec.variant_batch_size(i),
             data=d.tensors(self.spec.variant_standardize(i), self.device),
             correct=torch.zeros((), dtype=torch.long, device=self.device),
-            landscape=LandscapeProbe(model, lr, probe.landscape_steps) if probe.landscape_every else None,
+            landscape=(
+                LandscapeProbe(model, lr, probe_spec.landscape_steps) if probe_spec.landscape_every else None
+            ),
         )
 
     # setup -------------------------------------------------------------------------------------------
