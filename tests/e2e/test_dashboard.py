@@ -43,9 +43,12 @@ def test_presenter_starts_a_preset_and_pauses_steps_resumes_cancels(page: Page, 
     expect(page.locator("#lesson-text")).to_contain_text("BN reaches high validation accuracy")
     expect(page.locator("#conn")).to_have_text("live")
 
-    wait_for(page, "ns.model() && ns.model().lastStep >= 200 && ns.model().runs[0].valAcc.x.length > 0")
-    # the lesson shows on the page: BN far ahead of plain within the first 200 steps
-    plain, bn = page.evaluate("window.normscope.model().runs.map((r) => r.valAcc.y.at(-1))")
+    wait_for(page, "ns.model() && ns.model().runs.every((r) => r.valAcc.x.at(-1) >= 200)")
+    # the lesson shows on the page: BN far ahead of plain at step 200 (a fast machine is far past it
+    # by now, and plain catches up later, so read the validation at that step, not the latest)
+    plain, bn = page.evaluate(
+        "window.normscope.model().runs.map((r) => r.valAcc.y[r.valAcc.x.findLastIndex((x) => x <= 200)])"
+    )
     assert bn >= plain + 0.2, (plain, bn)
     # every chart holds data: loss, accuracy, a histogram per layer, bands, heatmap per variant,
     # gradient norms, update ratios, saturation and the BN internals
