@@ -11,13 +11,11 @@ import copy
 import torch
 from torch import nn
 
-from normscope.engine.models import Block, Net, batchnorm_layers
+from normscope.engine.models import BatchNorm, Block, Net, batchnorm_layers
 from normscope.schemas import FoldResult
 
-BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d)
 
-
-def _affine(bn: nn.BatchNorm1d | nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
+def _affine(bn: BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
     assert bn.running_var is not None and bn.running_mean is not None
     s = torch.rsqrt(bn.running_var + bn.eps)
     if bn.weight is not None:
@@ -42,7 +40,7 @@ def fold_batchnorm(model: Net) -> tuple[Net, int]:
     blocks: list[Block] = list(folded.blocks.values())
     kept = 0
     for i, block in enumerate(blocks):
-        if not isinstance(block.norm, BN_TYPES):
+        if not isinstance(block.norm, BatchNorm):
             continue
         s, t = _affine(block.norm)
         w = block.linear.weight

@@ -60,8 +60,11 @@ class Net(nn.Module):
         return x
 
 
-def batchnorm_layers(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
-    return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+BatchNorm = nn.modules.batchnorm._BatchNorm  # BatchNorm1d and 2d: what _norm_layer builds for "batch"
+
+
+def batchnorm_layers(model: nn.Module) -> list[BatchNorm]:
+    return [m for m in model.modules() if isinstance(m, BatchNorm)]
 
 
 def _norm_layer(norm: Norm, width: int, conv: bool, bn_momentum: float | None) -> nn.Module | None:

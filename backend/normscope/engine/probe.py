@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from normscope.engine.models import Net
+from normscope.engine.models import BatchNorm, Net
 from normscope.schemas import TAP_ORDER, BNStats, LayerInfo, LayerStats, Summary, Tap, TapStats
 from normscope.schemas.spec import Activation
 
@@ -248,7 +248,7 @@ class Probe:
         return torch.stack(list(norms) + list(ratio)).double()
 
     def _bn_layers(self) -> list[int]:
-        return [i for i, b in enumerate(self.blocks) if isinstance(b.norm, nn.modules.batchnorm._BatchNorm)]
+        return [i for i, b in enumerate(self.blocks) if isinstance(b.norm, BatchNorm)]
 
     def _bn_vectors(self, i: int) -> torch.Tensor:
         """Per channel: batch mean, mean of squares, running mean/var, gamma, beta; summarized on the host."""

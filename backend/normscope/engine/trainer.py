@@ -278,14 +278,14 @@ class Trainer:
     def _emit_frame(self) -> None:
         self.samples += 1
         prev = self.step - len(next(r.losses for r in self.runs if r.status == "running"))
-        evaluate = self.samples % self.spec.probe.eval_every == 0 or self.step == self.spec.steps
+        evaluated = self.samples % self.spec.probe.eval_every == 0 or self.step == self.spec.steps
         active = [r for r in self.runs if r.status == "running"]
         probed = {r.index for r in active if r.landscape is not None and r.landscape.pending}
         parts, sizes = [], []
         for r in active:
             v = [r.probe.pack(), torch.stack(r.losses).double()]
             v.append((r.correct.double() / max(r.seen, 1)).reshape(1))
-            if evaluate:
+            if evaluated:
                 v.append(self._evaluate(r))
             if r.index in probed:
                 v.append(r.landscape.pack())
@@ -299,7 +299,7 @@ class Trainer:
         for r, n in zip(active, sizes, strict=True):
             v = host[pos : pos + n]
             pos += n
-            frames_by_run[r.index], became_diverged = self._run_frame(r, v, evaluate, r.index in probed)
+            frames_by_run[r.index], became_diverged = self._run_frame(r, v, evaluated, r.index in probed)
             diverged |= became_diverged
         runs = [
             frames_by_run.get(r.index)
