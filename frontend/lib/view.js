@@ -1,17 +1,17 @@
 // The view lives in the query string, so a link shows the students exactly what the presenter shows.
 
-export const CHARTS = ["loss", "accuracy", "histograms", "bands", "heatmap", "grad", "update", "saturation", "bn", "sweep"];
 const TAPS = ["preact", "normed", "act"];
 
 export function readView() {
   const q = new URLSearchParams(location.search);
+  const charts = [...document.querySelectorAll(".panel[data-chart]")].map((p) => p.dataset.chart); // the page's own
   return {
     layer: q.get("layer"),
     tap: TAPS.includes(q.get("tap")) ? q.get("tap") : "normed",
-    chart: CHARTS.includes(q.get("chart")) ? q.get("chart") : null, // the one chart filling the screen
+    chart: charts.includes(q.get("chart")) ? q.get("chart") : null, // the one chart filling the screen
     lecture: q.get("lecture") === "1",
     preset: q.get("preset"),
-    open: CHARTS.includes(q.get("open")) ? q.get("open") : null, // scrolled to and marked on arrival
+    open: charts.includes(q.get("open")) ? q.get("open") : null, // scrolled to and marked on arrival
   };
 }
 

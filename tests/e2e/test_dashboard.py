@@ -300,8 +300,9 @@ def test_the_landscape_probe_and_batch_dependence_get_their_charts(page: Page, s
         spec = {**preset["spec"], "steps": 40, "probe": probe}
         eid = c.post("/api/experiments", json=spec).json()["id"]
         wait_status(c, eid, {"done"})
-    page.goto(f"{server.url}/experiments/{eid}?layer=hidden4")
-    expect(page.locator('.panel[data-chart="landscape"]')).to_be_visible()
+    page.goto(f"{server.url}/experiments/{eid}?layer=hidden4&open=landscape")  # the preset's view
+    expect(page.locator('.panel[data-chart="landscape"]')).to_have_class(re.compile("opened"))
+    assert "open=landscape" in page.url
     expect(page.locator('.panel[data-chart="dependence"]')).to_be_visible()
     page.locator('.panel[data-chart="landscape"]').scroll_into_view_if_needed()
     for which in ("loss", "grad", "beta", "shift"):

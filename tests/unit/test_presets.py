@@ -1,6 +1,8 @@
 """Each lesson preset, trained headless as shipped, shows the effect its "what to look for" text promises."""
 
+import re
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +12,7 @@ from normscope.presets import PRESETS, get_preset
 from normscope.schemas import Frame, LayerStats, TapStats
 
 HEADLESS_LIMIT_S = 60
+EXPERIMENT_PAGE = Path(__file__).resolve().parents[2] / "frontend" / "experiment.html"
 
 
 def train(preset_id: str) -> list[Frame]:
@@ -39,12 +42,14 @@ def negative_share(tap: TapStats, edges_zero_bin: int) -> float:
 
 
 def test_every_preset_is_a_valid_spec_with_a_lesson_and_a_view():
+    panels = set(re.findall(r'data-chart="(\w+)"', EXPERIMENT_PAGE.read_text()))
     ids = [p.id for p in PRESETS]
     assert len(ids) == len(set(ids))
     for p in PRESETS:
         assert len(p.summary.split(". ")) >= 2, p.id  # what to look for, in sentences
         hidden = {f"hidden{i + 1}" for i in range(len(p.spec.model.hidden))} | {"output"}
         assert p.view.layer in hidden, p.id
+        assert p.view.chart in panels, p.id  # the dashboard opens on it
 
 
 @pytest.mark.slow
