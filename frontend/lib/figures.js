@@ -250,7 +250,7 @@ export function sweepFigure(model, style) {
     return {
       type: "scatter", mode: "lines+markers", name: names[norm] ?? norm, x: points.map((p) => p.lr),
       y: points.map((p) => p.acc), text: points.map((p) => p.label), hovertemplate: "%{text}: %{y:.1%}<extra></extra>",
-      line: { color: COLORS[k], width: style.line }, marker: { size: 6 + style.line * 2 },
+      line: { color: color(k), width: style.line }, marker: { size: 6 + style.line * 2 },
     };
   });
   const layout = baseLayout(style, "validation accuracy (eval mode) against learning rate");

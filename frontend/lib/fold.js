@@ -1,19 +1,15 @@
 // The folding panel: each finished BN run with BN merged into its linear layers for inference.
 import { api } from "../token.js";
 
-const TRIES = 10; // the worker folds right after the final status: give it a moment
-const WAIT_MS = 500;
-
+// Stored before the run's final status is announced: a finished run without one has no BN run to fold
+// (or it diverged, or the worker died).
 async function fetchFolds(experimentId) {
-  for (let i = 0; i < TRIES; i++) {
-    try {
-      return await api(`/api/experiments/${experimentId}/fold`);
-    } catch (e) {
-      if (e.status !== 404) throw e;
-      await new Promise((resolve) => setTimeout(resolve, WAIT_MS));
-    }
+  try {
+    return await api(`/api/experiments/${experimentId}/fold`);
+  } catch (e) {
+    if (e.status === 404) return null;
+    throw e;
   }
-  return null; // no BN run, or it diverged
 }
 
 export async function showFolds(experimentId) {
