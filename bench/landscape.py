@@ -32,19 +32,11 @@ def timed_steps(spec: ExperimentSpec, device: str, landscape_every: int, steps: 
     with ExitStack() as stack:
         for r in t.runs:
             stack.enter_context(r.probe.attached())
-        for step in range(1, steps + 1):
-            t.step = step
-            sampled = step % spec.probe.every == 0
-            landscape = sampled and t._landscape_due()
+        for _ in range(steps):
             _sync(device)
             t0 = time.perf_counter()
-            batches = {b: s.next() for b, s in t.samplers.items()}
-            for r in t.runs:
-                t._train_step(r, batches[r.batch_size], sampled, landscape)
-            if sampled:
-                t._emit_frame()
+            kind = t.advance()
             _sync(device)
-            kind = "landscape" if landscape else "sampled" if sampled else "unsampled"
             times[kind].append(time.perf_counter() - t0)
     return times
 

@@ -5,6 +5,7 @@ import time
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import torch
@@ -36,6 +37,7 @@ FrameSink = Callable[[Frame], None]
 StatusSink = Callable[[str, int, list[RunStatus]], None]
 FoldSink = Callable[[list[FoldResult]], None]
 ControlSource = Callable[[float], ControlCommand | None]
+StepKind = Literal["unsampled", "sampled", "landscape"]
 
 
 @dataclass
@@ -192,7 +194,6 @@ class Trainer:
     def run(self) -> str:
         """Train to the end, a cancel, or every run diverged; returns the final status."""
         spec = self.spec
-        every = spec.probe.every
         self.on_status("running", 0, self._statuses())
         next_at = time.monotonic()
         with ExitStack() as stack:
@@ -207,15 +208,7 @@ class Trainer:
                     next_at = time.monotonic()
                     continue
                 t0 = time.monotonic()
-                self.step += 1
-                sampled = self.step % every == 0 or self.step == spec.steps
-                landscape = sampled and self._landscape_due()
-                batches = {b: s.next() for b, s in self.samplers.items()}
-                for r in self.runs:
-                    if r.status == "running":
-                        self._train_step(r, batches[r.batch_size], sampled, landscape)
-                if sampled:
-                    self._emit_frame()
+                self.advance()
                 if self.paused:
                     self.step_budget -= 1
                 self.elapsed += time.monotonic() - t0
@@ -236,6 +229,19 @@ class Trainer:
                 self.on_folds(folds)
         self._set_status(final)
         return final
+
+    def advance(self) -> StepKind:
+        """One step of every running variant, with its frame when the step is sampled (probes attached)."""
+        self.step += 1
+        sampled = self.step % self.spec.probe.every == 0 or self.step == self.spec.steps
+        landscape = sampled and self._landscape_due()
+        batches = {b: s.next() for b, s in self.samplers.items()}
+        for r in self.runs:
+            if r.status == "running":
+                self._train_step(r, batches[r.batch_size], sampled, landscape)
+        if sampled:
+            self._emit_frame()
+        return "landscape" if landscape else "sampled" if sampled else "unsampled"
 
     def _landscape_due(self) -> bool:
         """The landscape probe runs on the sampled step of every landscape_every-th frame."""
