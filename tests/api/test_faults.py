@@ -95,9 +95,8 @@ def test_workers_exit_when_their_server_dies(own_server):
     workers = server.children()
     assert workers
     server.stop(signal.SIGKILL)
-    deadline = (
-        time.monotonic() + 45
-    )  # a spare still warming up (~10 s on a busy CI box) notices when it reports
+    # a spare still warming up (~10 s on a busy CI box) notices when it reports
+    deadline = time.monotonic() + 45
     while any(Path(f"/proc/{p}").exists() and "Z" not in _state(p) for p in workers):
         assert time.monotonic() < deadline, "orphaned workers kept running"
         time.sleep(0.1)

@@ -4,7 +4,7 @@ from torch import nn
 
 from normscope.engine.data import load_dataset
 from normscope.engine.fold import count_layers, fold_batchnorm, fold_report
-from normscope.engine.models import build_model
+from normscope.engine.models import batchnorm_layers, build_model
 from normscope.schemas import ExperimentSpec
 
 
@@ -42,8 +42,7 @@ def test_folded_net_computes_what_the_trained_net_computes_in_eval_mode(kind: st
         expected = model.eval()(xv)
         got = folded(xv)
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
-    bns = sum(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in folded.modules())
-    assert bns == kept
+    assert len(batchnorm_layers(folded)) == kept
     assert count_layers(folded) == count_layers(model) - (2 - kept)
 
 
