@@ -1,6 +1,10 @@
 import json
+import statistics
+import subprocess
+import sys
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 import pytest
 from websockets.exceptions import InvalidStatus
@@ -126,3 +130,62 @@ def test_viewers_past_the_limit_are_refused(own_server):
             pass
     with connect(url) as again:
         assert json.loads(again.recv(timeout=5))["type"] == "hello"
+
+
+def _rss_kb(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS")).split()[1])
+
+
+def _latencies(url: str, seconds: float) -> list[float]:
+    """A well-behaved viewer: how long each live frame took from the worker to here."""
+    out: list[float] = []
+    deadline = time.monotonic() + seconds
+    joined = time.time()
+    with connect(url, max_size=None) as ws:
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                msg = json.loads(ws.recv(timeout=left))
+            except TimeoutError:
+                break
+            if msg["type"] == "frame" and msg["sent_at"] > joined:  # live, not history
+                out.append(time.time() - msg["sent_at"])
+    return out
+
+
+HOSTILE_S = 60
+
+
+def test_a_hostile_viewer_neither_grows_the_server_nor_slows_the_others(own_server):
+    server = own_server()
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        c.post(f"/api/experiments/{eid}/control", json={"action": "pace", "steps_per_second": 100})
+    url = f"{server.ws_url}/ws/experiments/{eid}"
+    _latencies(url, 20)  # warm: the run is going, a viewer was served, SQLite's page cache has filled
+    baseline = _latencies(url, 10)
+    rss_before = _rss_kb(server.proc.pid)
+    hostile = subprocess.Popen(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("hostile_viewer.py")),
+            "127.0.0.1",
+            str(server.port),
+            f"/ws/experiments/{eid}",
+            str(HOSTILE_S),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    during = _latencies(url, HOSTILE_S - 2)
+    flood = json.loads(hostile.communicate(timeout=30)[0])
+    rss_after = _rss_kb(server.proc.pid)
+    with server.client() as c:
+        c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})
+        assert c.get("/api/health").json()["status"] == "ok"
+    p95 = {k: statistics.quantiles(v, n=20)[-1] for k, v in (("baseline", baseline), ("during", during))}
+    print(f"hostile: {flood}, rss {rss_before} -> {rss_after} kB, p95 latency {p95}, frames {len(during)}")
+    assert flood["messages"] > 1000 and flood["connections"] > 1  # it flooded, was closed, came back
+    assert rss_after - rss_before < 5 * 1024
+    assert len(during) >= 0.8 * len(baseline) * (HOSTILE_S - 2) / 10  # the stream kept its rate
+    assert p95["during"] <= max(2 * p95["baseline"], p95["baseline"] + 0.05), p95

@@ -20,9 +20,18 @@ def _found(experiment: Experiment | None, experiment_id: str) -> Experiment:
     return experiment
 
 
-@router.get("/health", response_model=Health)
-def health(manager: ManagerDep) -> Health:
+# The routes that touch the job manager or the hub are async: their state belongs to the event loop.
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"model": Health, "description": "Training workers keep failing to start."}},
+)
+async def health(manager: ManagerDep, response: Response) -> Health:
+    if manager.degraded is not None:
+        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
     return Health(
+        status="degraded" if manager.degraded else "ok",
+        detail=manager.degraded,
         device=manager.device or "starting",
         version=__version__,
         viewers=manager.hub.subscriber_count(),
@@ -38,7 +47,7 @@ def presets() -> list[Preset]:
 @router.post(
     "/experiments", response_model=Experiment, status_code=status.HTTP_201_CREATED, dependencies=[Presenter]
 )
-def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
+async def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
     return manager.launch(spec)
 
 
@@ -59,7 +68,7 @@ def get_experiment(experiment_id: str, store: StoreDep) -> Experiment:
     dependencies=[Presenter],
     responses={409: {"description": "The experiment is finished, or queued and the action is not cancel."}},
 )
-def control_experiment(experiment_id: str, cmd: ControlCommand, manager: ManagerDep) -> Experiment:
+async def control_experiment(experiment_id: str, cmd: ControlCommand, manager: ManagerDep) -> Experiment:
     """Pause, resume, step (one frame's worth while paused), cancel, or pace (steps per second; null
     lifts it). Takes effect between training steps; the websocket carries the status it leads to."""
     try:
@@ -101,7 +110,9 @@ def experiment_fold(experiment_id: str, store: StoreDep) -> list[FoldResult]:
 @router.delete(
     "/experiments/{experiment_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Presenter]
 )
-def delete_experiment(experiment_id: str, manager: ManagerDep) -> Response:
+async def delete_experiment(experiment_id: str, manager: ManagerDep) -> Response:
+    """A running or queued experiment is stopped first; its viewers get a final `cancelled` status with the
+    error "deleted by the presenter", then their sockets close with code 4410."""
     if not manager.delete(experiment_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -3,13 +3,31 @@
 import logging
 import secrets
 import sys
+from typing import Any
 
 import uvicorn
+from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
 
 from normscope.api.app import create_app
 from normscope.config import Settings
 
 WS_MAX_BYTES = 64 * 1024  # inbound websocket messages: viewers only ever send tiny pings
+WS_CLOSE_TIMEOUT_S = 1.0  # how long a closing handshake waits for the client's reply (the library's: 10 s)
+POLICY_VIOLATION = 1008
+
+
+class ViewerProtocol(WebSocketProtocol):
+    """uvicorn's websockets protocol with a short closing handshake; a client closed for a policy violation
+    (flooding) is not read any further, so what it keeps sending costs the loop nothing."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.close_timeout = WS_CLOSE_TIMEOUT_S
+
+    async def close(self, code: int = 1000, reason: str = "") -> None:
+        if code == POLICY_VIOLATION:
+            self.transport.pause_reading()
+        await super().close(code, reason)
 
 
 def serve(host: str | None = None, port: int | None = None) -> int:
@@ -34,6 +52,7 @@ def serve(host: str | None = None, port: int | None = None) -> int:
             app,
             host=settings.host,
             port=settings.port,
+            ws=ViewerProtocol,
             ws_max_size=WS_MAX_BYTES,
             ws_per_message_deflate=False,  # deflate would compress every frame once per viewer: encode once
             log_level="info",

@@ -2,17 +2,27 @@
 
 import asyncio
 import json
+import logging
+import time
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocketState
 
-from normscope.realtime import Message, Subscriber
+from normscope.realtime import HubFull, Subscriber
 from normscope.schemas import ErrorMessage, HelloMessage
 from normscope.store import Store
 
 router = APIRouter()
+log = logging.getLogger("normscope.ws")
 MAX_CLIENT_MESSAGE = 4096
 PONG = json.dumps({"type": "pong"})
+# A viewer pings every 20 s; one that sends faster than this for long is closed (1008) before it costs the
+# server's loop the time the other viewers need: a burst of BURST messages, then RATE a second.
+MESSAGE_BURST = 20
+MESSAGE_RATE = 2.0
+TOO_MANY = (1008, "too many messages: a viewer sends one ping every few seconds")
+CLOSE_WAIT_S = 5.0
 
 
 def origin_allowed(ws: WebSocket) -> bool:
@@ -43,31 +53,48 @@ async def experiment_socket(ws: WebSocket, experiment_id: str) -> None:
     if not origin_allowed(ws):
         await ws.close(code=1008, reason="origin not allowed")
         return
-    if app.state.hub.subscriber_count() >= app.state.settings.max_clients:
+    try:
+        # joined before the first await, so viewers connecting at the same moment cannot pass the limit
+        async with app.state.hub.subscribe(experiment_id, limit=app.state.settings.max_clients) as sub:
+            await _serve(ws, sub, app.state.store, experiment_id, app.state.settings.history_limit)
+    except HubFull:
         await ws.close(code=1013, reason="too many viewers; try again later")
-        return
-    store = app.state.store
-    experiment = store.get(experiment_id)
+
+
+async def _serve(ws: WebSocket, sub: Subscriber, store: Store, experiment_id: str, history: int) -> None:
     await ws.accept()
+    experiment = store.get(experiment_id)
     if experiment is None:
         await ws.send_text(ErrorMessage(detail=f"no experiment {experiment_id!r}").model_dump_json())
         await ws.close(code=4404)
         return
-    async with app.state.hub.subscribe(experiment_id) as sub:  # before reading history: nothing falls between
-        hello = HelloMessage(experiment=experiment, layers=store.layers(experiment_id))
-        try:
-            await ws.send_text(hello.model_dump_json())
-            last = await _send_history(ws, store, experiment_id, app.state.settings.history_limit)
-            sender = asyncio.create_task(_pump(ws, sub, last))
-            receiver = asyncio.create_task(_receive(ws, sub))
-            done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
-            for task in done:
-                task.exception()  # retrieved so a disconnect is not logged as unhandled
-        except (WebSocketDisconnect, RuntimeError):
-            pass
+    hello = HelloMessage(experiment=experiment, layers=store.layers(experiment_id))
+    try:
+        await ws.send_text(hello.model_dump_json())
+        last = await _send_history(ws, store, experiment_id, history)
+    except (WebSocketDisconnect, OSError):
+        return  # gone while the history went out
+    sender = asyncio.create_task(_pump(ws, sub, last))
+    receiver = asyncio.create_task(_receive(ws, sub))
+    done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+    if receiver in done and not receiver.exception() and receiver.result():
+        # the receiver queued a close: the sender delivers it, unless the client does not read at all
+        done, pending = await asyncio.wait({sender, receiver}, timeout=CLOSE_WAIT_S)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
+    for task in done:
+        error = task.exception()
+        if error is not None and not _disconnected(ws, error):
+            log.error("viewer of %s: %s failed", experiment_id, task.get_coro().__name__, exc_info=error)
+
+
+def _disconnected(ws: WebSocket, error: BaseException) -> bool:
+    """The client left (or the socket closed under a send): the normal end of a stream, not a bug."""
+    if isinstance(error, WebSocketDisconnect | OSError):
+        return True
+    gone = WebSocketState.DISCONNECTED
+    return isinstance(error, RuntimeError) and gone in (ws.client_state, ws.application_state)
 
 
 async def _send_history(ws: WebSocket, store: Store, experiment_id: str, limit: int) -> int:
@@ -80,35 +107,51 @@ async def _send_history(ws: WebSocket, store: Store, experiment_id: str, limit: 
 
 
 async def _pump(ws: WebSocket, sub: Subscriber, last_step: int) -> None:
+    """The one task that writes to the socket: queued frames, statuses and replies, then a close if asked."""
     while True:
         msg = await sub.get()
+        if msg.close is not None:
+            await ws.close(code=msg.close[0], reason=msg.close[1])
+            return
         if msg.droppable and step_of(msg.text) <= last_step:
             continue  # already sent as history
         await ws.send_text(msg.text)
 
 
-async def _receive(ws: WebSocket, sub: Subscriber) -> None:
-    """Viewers may send {"type": "ping"}; anything else gets an error message and the connection stays."""
+async def _receive(ws: WebSocket, sub: Subscriber) -> bool:
+    """Viewers may send {"type": "ping"}; anything else gets an error message and the connection stays.
+    At most one reply of each kind waits to be sent; a client past the message rate is closed (True)."""
+    allowance, last = float(MESSAGE_BURST), time.monotonic()
     while True:
         event = await ws.receive()
         if event["type"] == "websocket.disconnect":
-            return
-        text = event.get("text")
-        reply = _answer(text)
-        sub.put(Message(reply, droppable=False))  # through the queue: one task writes to the socket
+            return False
+        now = time.monotonic()
+        allowance = min(MESSAGE_BURST, allowance + (now - last) * MESSAGE_RATE) - 1
+        last = now
+        if allowance < 0:
+            sub.close(*TOO_MANY)
+            return True
+        kind, reply = _answer(event.get("text"))
+        sub.reply(kind, reply)
 
 
-def _answer(text: str | None) -> str:
+def _answer(text: str | None) -> tuple[str, str]:
+    """(kind, reply) for one client message."""
     if text is None:
-        return ErrorMessage(detail="binary messages are not accepted; send JSON text").model_dump_json()
+        return "error", ErrorMessage(
+            detail="binary messages are not accepted; send JSON text"
+        ).model_dump_json()
     if len(text) > MAX_CLIENT_MESSAGE:
-        return ErrorMessage(detail=f"message longer than {MAX_CLIENT_MESSAGE} characters").model_dump_json()
+        return "error", ErrorMessage(
+            detail=f"message longer than {MAX_CLIENT_MESSAGE} characters"
+        ).model_dump_json()
     try:
         data = json.loads(text)
     except json.JSONDecodeError:
-        return ErrorMessage(detail="messages must be JSON objects").model_dump_json()
+        return "error", ErrorMessage(detail="messages must be JSON objects").model_dump_json()
     if not isinstance(data, dict) or data.get("type") != "ping":
-        return ErrorMessage(
+        return "error", ErrorMessage(
             detail='unknown message; the only client message is {"type": "ping"}'
         ).model_dump_json()
-    return PONG
+    return "pong", PONG

@@ -1,9 +1,15 @@
 """JobManager: one worker process per running experiment, a warm spare, a queue, controls and crash detection.
 
-State is changed on the event loop only; each worker has a reader thread that stores its frames and
-publishes them, and hands the worker's exit back to the loop."""
+Who changes what: the manager's state (what runs, what queues, the spare, the spare's failures) belongs to
+the event loop. The routes that launch, control and delete are async and call in on the loop; each worker's
+reader thread stores and publishes that worker's events (the store and publish_threadsafe are safe from any
+thread) and hands the worker's exit back to the loop. One thread, and no await inside a change, so two
+changes never interleave. The loop rather than a lock: the Hub's queues already belong to the loop, so
+status messages go out in the same step as the state change that caused them, and a caller on the wrong
+thread is refused at once instead of racing."""
 
 import asyncio
+import contextlib
 import json
 import logging
 import multiprocessing as mp
@@ -30,6 +36,11 @@ from normscope.store import Store
 
 log = logging.getLogger("normscope.jobs")
 
+DELETED_CLOSE = (4410, "experiment deleted")  # websocket close code and reason for viewers of a deleted one
+DELETED_ERROR = "deleted by the presenter"
+SPARE_BACKOFF_S = 0.5  # first wait before respawning a spare that died before it was ready; doubles each time
+SPARE_MAX_FAILURES = 5  # spares in a row that die before they are ready: then stop and report it in health
+
 
 class ControlError(Exception):
     """A control that does not apply to the experiment's current state (maps to 409)."""
@@ -44,6 +55,7 @@ class Worker:
     end: tuple[str, str | None] | None = None  # (status, error) as the worker reported it
     ready: threading.Event = field(default_factory=threading.Event)
     fatal: str | None = None
+    discarded: bool = False  # its experiment was deleted: what it still sends is dropped
 
 
 class JobManager:
@@ -55,21 +67,29 @@ class JobManager:
         threads: int,
         max_running: int,
         warm_spare: bool = True,
+        spare_backoff_s: float = SPARE_BACKOFF_S,
+        spare_max_failures: int = SPARE_MAX_FAILURES,
     ) -> None:
         self.store, self.hub = store, hub
         self.warm_spare = warm_spare
         self.device_setting, self.threads, self.max_running = device_setting, threads, max_running
+        self.spare_backoff_s, self.spare_max_failures = spare_backoff_s, spare_max_failures
         self.device: str | None = None  # as the first worker resolved it
+        self.degraded: str | None = None  # why no spare is kept any more, after failures in a row
         self._ctx = mp.get_context("spawn")
         self._running: dict[str, Worker] = {}
         self._queue: deque[str] = deque()
         self._spare: Worker | None = None
+        self._spare_failures = 0
+        self._respawn: asyncio.TimerHandle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self._closing = False
 
     # lifecycle ---------------------------------------------------------------------------------------
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._loop_thread = threading.get_ident()
         self.hub.bind(loop)
         self._spare = self._spawn()
 
@@ -91,6 +111,8 @@ class JobManager:
     def stop(self) -> None:
         """Server shutdown: workers are killed and their experiments kept as interrupted, frames intact."""
         self._closing = True
+        if self._respawn is not None:
+            self._respawn.cancel()
         workers = list(self._running.values()) + ([self._spare] if self._spare else [])
         for w in workers:
             if w.process.is_alive():
@@ -102,6 +124,10 @@ class JobManager:
             self.store.end_unfinished_runs(eid, "interrupted")
         self._running.clear()
         self._queue.clear()
+
+    def _on_loop(self) -> None:
+        if self._loop_thread is not None and threading.get_ident() != self._loop_thread:
+            raise RuntimeError("the job manager's state belongs to the event loop: call it from there")
 
     def _spawn(self) -> Worker:
         jobs_parent, jobs_child = self._ctx.Pipe()
@@ -129,8 +155,13 @@ class JobManager:
     def spare_ready(self) -> bool:
         return self._spare is not None and self._spare.ready.is_set()
 
+    @property
+    def running_count(self) -> int:
+        return len(self._running)
+
     # launching and controls (event loop) -------------------------------------------------------------
     def launch(self, spec: ExperimentSpec) -> Experiment:
+        self._on_loop()
         eid = uuid.uuid4().hex[:12]
         experiment = self.store.create(eid, spec)
         self._queue.append(eid)
@@ -143,15 +174,37 @@ class JobManager:
             experiment = self.store.get(eid)
             if experiment is None:
                 continue
-            worker = self._spare if self._spare and self._spare.process.is_alive() else self._spawn()
-            self._spare = None
+            try:
+                worker = self._take_spare() or self._spawn()
+            except OSError as e:  # no process could be started (out of processes or memory)
+                self._finish(eid, "failed", f"could not start a training worker: {e}")
+                continue
             worker.experiment_id = eid
             self._running[eid] = worker
-            worker.jobs.send(("start", experiment.spec.model_dump_json()))
-            if self.warm_spare:
-                self._spare = self._spawn()  # the next launch starts warm too
+            # one that dies as it is handed the job fails the experiment with the reason, on its exit
+            with contextlib.suppress(OSError):
+                worker.jobs.send(("start", experiment.spec.model_dump_json()))
+        self._ensure_spare()
+
+    def _take_spare(self) -> Worker | None:
+        spare, self._spare = self._spare, None
+        if spare is not None and spare.process.is_alive() and not spare.fatal:
+            return spare
+        return None  # a dead spare's exit is still handled: it counts as a failure there
+
+    def _ensure_spare(self) -> None:
+        """The next launch starts warm too, unless spares keep dying (then after a pause, or not at all)."""
+        if (
+            self.warm_spare
+            and self._spare is None
+            and self._respawn is None
+            and self.degraded is None
+            and not self._closing
+        ):
+            self._spare = self._spawn()
 
     def control(self, experiment_id: str, cmd: ControlCommand) -> Experiment:
+        self._on_loop()
         experiment = self.store.get(experiment_id)
         if experiment is None:
             raise KeyError(experiment_id)
@@ -159,10 +212,11 @@ class JobManager:
             raise ControlError(
                 f"experiment {experiment_id} is {experiment.status}; there is nothing to control"
             )
-        if experiment_id in self._running:
+        worker = self._running.get(experiment_id)
+        if worker is not None:
             try:
-                self._running[experiment_id].jobs.send(cmd.model_dump())
-            except (BrokenPipeError, OSError) as e:
+                worker.jobs.send(cmd.model_dump())
+            except OSError as e:
                 raise ControlError(f"experiment {experiment_id}'s worker is gone") from e
         elif experiment_id in self._queue:
             if cmd.action != "cancel":
@@ -171,17 +225,30 @@ class JobManager:
                 )
             self._queue.remove(experiment_id)
             self._finish(experiment_id, "cancelled", None)
+        else:
+            raise ControlError(f"experiment {experiment_id} is ending; there is nothing left to control")
         return self.store.get(experiment_id) or experiment
 
     def delete(self, experiment_id: str) -> bool:
+        """Stops its worker, deletes it and its frames, and tells its viewers before closing their sockets."""
+        self._on_loop()
         worker = self._running.pop(experiment_id, None)
-        if worker is not None and worker.process.is_alive():
-            worker.process.kill()  # its reader sees the pipe close; the experiment is gone by then
+        if worker is not None:
+            worker.discarded = True
+            if worker.process.is_alive():
+                worker.process.kill()
         if experiment_id in self._queue:
             self._queue.remove(experiment_id)
-        deleted = self.store.delete(experiment_id)
+        experiment = self.store.get(experiment_id)
+        if experiment is None or not self.store.delete(experiment_id):
+            return False
+        if experiment.status not in TERMINAL:
+            runs = [r.model_copy(update={"status": "cancelled"}) for r in experiment.runs]
+            final = StatusMessage(status="cancelled", step=experiment.step, runs=runs, error=DELETED_ERROR)
+            self.hub.publish(experiment_id, final.model_dump_json(), droppable=False)
+        self.hub.close_topic(experiment_id, *DELETED_CLOSE)
         self._schedule()
-        return deleted
+        return True
 
     def _finish(self, experiment_id: str, status: str, error: str | None) -> None:
         self.store.set_status(experiment_id, status, error=error)
@@ -201,6 +268,8 @@ class JobManager:
                 msg = worker.events.recv()
             except (EOFError, OSError):
                 break
+            if worker.discarded:
+                continue  # its experiment is gone: nothing to store, nobody to tell
             try:
                 self._on_event(worker, msg)
             except Exception:  # a bad event must not kill the reader; the worker's exit is still handled
@@ -214,6 +283,8 @@ class JobManager:
         if kind == "ready":
             self.device = msg[2]
             worker.ready.set()
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self._on_ready)
             return
         if kind == "fatal":
             worker.fatal = msg[1]
@@ -224,8 +295,8 @@ class JobManager:
             return
         if kind == "frame":
             _, step, prev_step, body = msg
-            self.store.add_frame(eid, step, prev_step, body)
-            self.hub.publish_threadsafe(eid, body, droppable=True)
+            if self.store.add_frame(eid, step, prev_step, body):
+                self.hub.publish_threadsafe(eid, body, droppable=True)
         elif kind == "layers":
             self.store.set_layers(eid, msg[1])
             layers = [LayerInfo.model_validate(x) for x in json.loads(msg[1])]
@@ -244,22 +315,58 @@ class JobManager:
         elif kind == "end":
             worker.end = (msg[1], msg[2])
 
+    # worker ends (event loop) ------------------------------------------------------------------------
+    def _on_ready(self) -> None:
+        """A worker came up: whatever made spares die is over."""
+        self._spare_failures = 0
+        if self.degraded is not None:
+            log.info("a training worker started again; keeping a warm spare again")
+            self.degraded = None
+            self._ensure_spare()
+
     def _on_exit(self, worker: Worker) -> None:
         """On the loop: a worker process ended, normally or not; its experiment gets a terminal status."""
         if worker is self._spare:
-            self._spare = self._spawn() if self.warm_spare and not (self._closing or worker.fatal) else None
-            return
+            self._spare = None
         eid = worker.experiment_id
-        if eid is None or self._running.get(eid) is not worker:
+        if eid is None:
+            self._spare_ended(worker)
+            return
+        if self._running.get(eid) is not worker:
             return  # deleted, or the server is stopping
         del self._running[eid]
         if worker.end is not None:
             status, error = worker.end
         else:
-            status, error = "failed", _death_reason(worker.process.exitcode)
+            status, error = "failed", worker.fatal or _death_reason(worker.process.exitcode)
         log.info("experiment %s ended: %s %s", eid, status, error or "")
         self._finish(eid, status, error)
         self._schedule()
+
+    def _spare_ended(self, worker: Worker) -> None:
+        """A spare that never got a job ended: after a failure to come up, respawn later, then not at all."""
+        if self._closing or not self.warm_spare:
+            return
+        if worker.ready.is_set() and not worker.fatal:
+            self._ensure_spare()  # it was up, then killed: its replacement starts warming at once
+            return
+        self._spare_failures += 1
+        reason = worker.fatal or _death_reason(worker.process.exitcode)
+        if self._spare_failures >= self.spare_max_failures:
+            self.degraded = (
+                f"the training worker failed to start {self._spare_failures} times in a row "
+                f"(last: {reason}); no warm spare is kept, each launch starts its own worker"
+            )
+            log.error("%s", self.degraded)
+            return
+        delay = self.spare_backoff_s * 2 ** (self._spare_failures - 1)
+        log.warning("the spare worker did not come up (%s); trying again in %.1f s", reason, delay)
+        assert self._loop is not None
+        self._respawn = self._loop.call_later(delay, self._respawn_spare)
+
+    def _respawn_spare(self) -> None:
+        self._respawn = None
+        self._ensure_spare()
 
 
 def _death_reason(exitcode: int | None) -> str:

@@ -3,14 +3,19 @@ for one experiment, trains it and exits. Talks to the server over two pipes: job
 
 Events: ("ready", pid, device) or ("fatal", reason) · ("layers", json) · ("frame", step, prev_step, json)
 · ("status", status, step, runs) · ("fold", json) · ("end", status, error).
-The frame's JSON is encoded here, once; the server stores and fans out that text as it is."""
+The frame's JSON is encoded here, once; the server stores and fans out that text as it is. A thread drains
+the control pipe as controls arrive: the server's send never waits for a step, a dataset or a probe."""
 
 import contextlib
 import json
 import os
+import queue
+import threading
 import traceback
 from multiprocessing.connection import Connection
 from typing import Any
+
+from normscope.schemas import ControlCommand
 
 
 def worker_main(jobs: Connection, events: Connection, threads: int, device_setting: str) -> None:
@@ -19,7 +24,7 @@ def worker_main(jobs: Connection, events: Connection, threads: int, device_setti
     from normscope.config import resolve_device
     from normscope.engine.data import DatasetError
     from normscope.engine.trainer import Trainer
-    from normscope.schemas import ControlCommand, ExperimentSpec, FoldResult, Frame
+    from normscope.schemas import ExperimentSpec, FoldResult, Frame
 
     torch.set_num_threads(threads)
     try:
@@ -38,19 +43,14 @@ def worker_main(jobs: Connection, events: Connection, threads: int, device_setti
     except (EOFError, OSError):
         return  # the server went away before giving this spare a job
 
-    server_gone = False
+    controls: queue.SimpleQueue[ControlCommand] = queue.SimpleQueue()
+    threading.Thread(target=_drain, args=(jobs, controls), name="controls", daemon=True).start()
 
     def control(timeout: float) -> ControlCommand | None:
-        nonlocal server_gone
-        if server_gone:
-            return None
         try:
-            if not jobs.poll(timeout):
-                return None
-            return ControlCommand.model_validate(jobs.recv())
-        except (EOFError, OSError):
-            server_gone = True  # say it once: a closed pipe stays readable and would repeat forever
-            return ControlCommand(action="cancel")  # stop rather than train for nobody
+            return controls.get(timeout=timeout) if timeout > 0 else controls.get_nowait()
+        except queue.Empty:
+            return None
 
     def on_frame(frame: Frame) -> None:
         events.send(("frame", frame.step, frame.prev_step, frame.model_dump_json()))
@@ -78,6 +78,17 @@ def worker_main(jobs: Connection, events: Connection, threads: int, device_setti
         end = ("end", "failed", f"{type(e).__name__}: {e} ({os.path.basename(last.filename)}:{last.lineno})")
     with contextlib.suppress(BrokenPipeError, OSError):  # the server is gone: nobody to tell
         events.send(end)
+
+
+def _drain(jobs: Connection, controls: "queue.SimpleQueue[ControlCommand]") -> None:
+    """Controls from the server into the trainer's queue; a closed pipe means the server is gone: cancel,
+    rather than train for nobody."""
+    while True:
+        try:
+            controls.put(ControlCommand.model_validate(jobs.recv()))
+        except (EOFError, OSError):
+            controls.put(ControlCommand(action="cancel"))
+            return
 
 
 WARM_UP_SPEC = {

@@ -1,5 +1,5 @@
 """Pub/sub fan-out of encoded messages; never imports torch."""
 
-from normscope.realtime.hub import Hub, Message, Subscriber
+from normscope.realtime.hub import Hub, HubFull, Message, Subscriber
 
-__all__ = ["Hub", "Message", "Subscriber"]
+__all__ = ["Hub", "HubFull", "Message", "Subscriber"]

@@ -1,7 +1,9 @@
 """Hub: publish an encoded message once, deliver the same text to every subscriber of a topic.
 
 Each subscriber has a bounded queue. When it is full, the oldest *frame* is dropped (newest wins), never a
-status message, so a slow viewer loses detail, not state, and never slows the publisher or the others."""
+status message, so a slow viewer loses detail, not state, and never slows the publisher or the others.
+Replies to a subscriber's own messages are bounded too: at most one of each kind waits to be sent, so a
+client that sends and never reads cannot grow the server's memory."""
 
 import asyncio
 import logging
@@ -13,10 +15,16 @@ from dataclasses import dataclass
 log = logging.getLogger("normscope.hub")
 
 
+class HubFull(Exception):
+    """Subscribing would pass the limit on subscribers across all topics."""
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     text: str
     droppable: bool  # frames may be dropped for a slow subscriber; status messages may not
+    reply: str | None = None  # the kind of a reply to the subscriber's own message: one of each kind waits
+    close: tuple[int, str] | None = None  # (code, reason): the last message; the connection closes with it
 
 
 class Subscriber:
@@ -24,7 +32,9 @@ class Subscriber:
         self.maxlen = maxlen
         self._queue: deque[Message] = deque()
         self._ready = asyncio.Event()
+        self._replies: set[str] = set()  # kinds of reply now queued
         self.dropped = 0
+        self.replies_dropped = 0
 
     def put(self, msg: Message) -> None:
         if len(self._queue) >= self.maxlen:
@@ -40,6 +50,21 @@ class Subscriber:
         self._queue.append(msg)
         self._ready.set()
 
+    def reply(self, kind: str, text: str) -> bool:
+        """Queue a reply unless one of the same kind is still waiting (then the client gets that one)."""
+        if kind in self._replies:
+            self.replies_dropped += 1
+            return False
+        self._replies.add(kind)
+        self._queue.append(Message(text, droppable=False, reply=kind))
+        self._ready.set()
+        return True
+
+    def close(self, code: int, reason: str) -> None:
+        """After what is queued, the connection closes with this code and reason."""
+        self._queue.append(Message("", droppable=False, close=(code, reason)))
+        self._ready.set()
+
     def _count_drop(self) -> None:
         if not self.dropped:
             log.info("a viewer is too slow for the stream; dropping its oldest frames (it can refetch them)")
@@ -49,7 +74,10 @@ class Subscriber:
         while not self._queue:
             self._ready.clear()
             await self._ready.wait()
-        return self._queue.popleft()
+        msg = self._queue.popleft()
+        if msg.reply is not None:
+            self._replies.discard(msg.reply)
+        return msg
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -61,6 +89,7 @@ class Hub:
     def __init__(self, queue_size: int = 64) -> None:
         self.queue_size = queue_size
         self._topics: dict[str, set[Subscriber]] = {}
+        self._count = 0
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -77,13 +106,25 @@ class Hub:
         assert self._loop is not None, "Hub.bind(loop) first"
         self._loop.call_soon_threadsafe(self.publish, topic, text, droppable)
 
+    def close_topic(self, topic: str, code: int, reason: str) -> int:
+        """Every subscriber of the topic gets what is queued for it, then its connection closes."""
+        subs = self._topics.get(topic, ())
+        for sub in subs:
+            sub.close(code, reason)
+        return len(subs)
+
     @asynccontextmanager
-    async def subscribe(self, topic: str) -> AsyncIterator[Subscriber]:
+    async def subscribe(self, topic: str, limit: int | None = None) -> AsyncIterator[Subscriber]:
+        """Joins before the first await: the limit holds however many subscribe at the same moment."""
+        if limit is not None and self._count >= limit:
+            raise HubFull(f"{self._count} subscribers already (the limit is {limit})")
         sub = Subscriber(self.queue_size)
         self._topics.setdefault(topic, set()).add(sub)
+        self._count += 1
         try:
             yield sub
         finally:
+            self._count -= 1
             subs = self._topics.get(topic)
             if subs is not None:
                 subs.discard(sub)
@@ -93,4 +134,4 @@ class Hub:
     def subscriber_count(self, topic: str | None = None) -> int:
         if topic is not None:
             return len(self._topics.get(topic, ()))
-        return sum(len(s) for s in self._topics.values())
+        return self._count

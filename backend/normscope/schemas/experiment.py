@@ -55,7 +55,8 @@ class ErrorMessage(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"] = "ok"
+    status: Literal["ok", "degraded"] = "ok"
+    detail: str | None = Field(None, description="Why the server is degraded (then the answer is 503).")
     device: str
     version: str
     viewers: int = Field(0, description="Websocket connections open now.")

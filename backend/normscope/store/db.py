@@ -173,7 +173,11 @@ class Store:
 
     def set_folds(self, experiment_id: str, folds_json: str) -> None:
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO folds VALUES (?, ?)", (experiment_id, folds_json))
+            db.execute(
+                "INSERT OR REPLACE INTO folds "
+                "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM experiments WHERE id = ?)",
+                (experiment_id, folds_json, experiment_id),
+            )
 
     def folds(self, experiment_id: str) -> list[FoldResult] | None:
         """The BN runs folded for inference at the end of training; None before (or without) that."""
@@ -190,13 +194,18 @@ class Store:
             return []
         return [LayerInfo.model_validate(x) for x in json.loads(row[0])]
 
-    def add_frame(self, experiment_id: str, step: int, prev_step: int, body: str) -> None:
+    def add_frame(self, experiment_id: str, step: int, prev_step: int, body: str) -> bool:
+        """Stores a frame; False when its experiment is gone (deleted while the frame was on its way)."""
         with self._tx() as db:
+            if not db.execute(
+                "UPDATE experiments SET step = MAX(step, ?) WHERE id = ?", (step, experiment_id)
+            ).rowcount:
+                return False
             db.execute(
                 "INSERT OR REPLACE INTO frames (experiment_id, step, prev_step, body) VALUES (?, ?, ?, ?)",
                 (experiment_id, step, prev_step, body),
             )
-            db.execute("UPDATE experiments SET step = MAX(step, ?) WHERE id = ?", (step, experiment_id))
+        return True
 
     def frames(self, experiment_id: str, since: int = -1, limit: int = 1000) -> list[str]:
         """Encoded frames with step > since, in step order."""
