@@ -107,3 +107,27 @@ def _state(pid: int) -> str:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except FileNotFoundError:
         return "Z"
+
+
+def test_sigterm_stops_the_server_gracefully_and_keeps_what_it_trained(own_server):
+    server = own_server()
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        deadline = time.monotonic() + 30
+        while len(c.get(f"/api/experiments/{eid}/frames").json()) < 3:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    workers = server.children()
+    t0 = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    # uvicorn shuts down, then re-raises the signal it caught so the exit status still says SIGTERM
+    assert server.proc.wait(20) in (0, -signal.SIGTERM)
+    assert time.monotonic() - t0 < 10
+    assert not [p for p in workers if Path(f"/proc/{p}").exists() and _state(p) != "Z"]
+    log = server.log.read_text()
+    assert "Traceback" not in log and "Application shutdown complete" in log
+    restarted = own_server()
+    with restarted.client() as c:
+        e = c.get(f"/api/experiments/{eid}").json()
+        assert e["status"] == "interrupted" and e["error"] == "the server stopped while it ran"
+        assert len(c.get(f"/api/experiments/{eid}/frames").json()) >= 3

@@ -1,13 +1,22 @@
 import pytest
+import torch
 
-from normscope.config import resolve_device
+from normscope import __version__
 from tests.api.conftest import Server, tiny_spec, wait_status
 
 
 def test_health_and_presets(server: Server):
     with server.client(None) as c:
         h = c.get("/api/health").json()
-        assert h["status"] == "ok" and h["device"] == resolve_device("auto") and h["version"]
+        expected = "cuda:0" if torch.cuda.is_available() else "cpu"  # what 'auto' means, written out
+        assert h == {
+            "status": "ok",
+            "detail": None,
+            "device": expected,
+            "version": __version__,
+            "viewers": 0,
+            "warm": h["warm"],
+        }
         presets = c.get("/api/presets").json()
     ids = [p["id"] for p in presets]
     assert "ioffe-szegedy" in ids
@@ -142,3 +151,17 @@ def test_a_finished_bn_run_is_folded_for_inference(server: Server):
         r = c.get(f"/api/experiments/{plain}/fold")
         assert r.status_code == 404 and "BN" in r.json()["detail"]
         assert c.get("/api/experiments/nope/fold").status_code == 404
+
+
+def test_a_device_the_machine_lacks_stops_the_server_with_a_clear_message(tmp_path):
+    from normscope.api.launcher import start_server
+
+    device = f"cuda:{torch.cuda.device_count() + 3}"  # never there
+    with pytest.raises(RuntimeError, match=f"NORMSCOPE_DEVICE={device}"):  # the server exits, saying why
+        start_server(tmp_path / "data", "t", timeout=60, NORMSCOPE_DEVICE=device)
+
+
+def test_an_explicit_cpu_device_is_what_health_reports(own_server):
+    server = own_server(NORMSCOPE_DEVICE="cpu", NORMSCOPE_WARM_SPARE="false")
+    with server.client(None) as c:
+        assert c.get("/api/health").json()["device"] == "cpu"

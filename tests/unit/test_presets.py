@@ -45,10 +45,15 @@ def test_every_preset_is_a_valid_spec_with_a_lesson_and_a_view():
     panels = set(re.findall(r'data-chart="(\w+)"', EXPERIMENT_PAGE.read_text()))
     ids = [p.id for p in PRESETS]
     assert len(ids) == len(set(ids))
+    claims = set(re.findall(r'train\("([\w-]+)"\)', Path(__file__).read_text()))
     for p in PRESETS:
-        assert len(p.summary.split(". ")) >= 2, p.id  # what to look for, in sentences
+        assert p.id in claims, f"{p.id}: no test here trains it and asserts what its text promises"
         hidden = {f"hidden{i + 1}" for i in range(len(p.spec.model.hidden))} | {"output"}
         assert p.view.layer in hidden, p.id
+        taps = {"preact"} if p.view.layer == "output" else {"preact", "act"}
+        if any(v.norm != "none" for v in p.spec.variants) and p.view.layer != "output":
+            taps.add("normed")
+        assert p.view.tap in taps, f"{p.id}: {p.view.layer} has no {p.view.tap} tap"
         assert p.view.chart in panels, p.id  # the dashboard opens on it
 
 

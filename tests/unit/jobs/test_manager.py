@@ -1,0 +1,85 @@
+"""The job manager with real workers, store and hub: what it does when workers cannot start."""
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from normscope.jobs.manager import JobManager
+from normscope.realtime import Hub
+from normscope.schemas import TERMINAL, ExperimentSpec
+from normscope.store import Store
+
+TINY = {"model": {"hidden": [8]}, "steps": 5, "variants": [{"label": "plain"}]}
+
+
+async def _until(predicate, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.05)
+
+
+def test_a_worker_that_cannot_start_fails_its_experiment_with_its_reason_and_spares_back_off(tmp_path: Path):
+    """cuda:99 does not exist: every worker reports 'fatal' once torch is imported."""
+
+    async def main() -> None:
+        store = Store(tmp_path / "db.sqlite3")
+        manager = JobManager(
+            store, Hub(), "cuda:99", threads=1, max_running=1, spare_backoff_s=0.2, spare_max_failures=3
+        )
+        manager.start(asyncio.get_running_loop())
+        try:
+            eid = manager.launch(ExperimentSpec.model_validate(TINY)).id  # the spare still imports torch
+            await _until(lambda: store.get(eid).status in TERMINAL, 60)
+            failed = store.get(eid)
+            assert failed.status == "failed"
+            assert "NORMSCOPE_DEVICE=cuda:99" in failed.error, failed.error  # not "exited with code 0"
+            t0 = time.monotonic()
+            await _until(lambda: manager.degraded is not None, 90)
+            assert "3 times in a row" in manager.degraded and "cuda:99" in manager.degraded
+            assert time.monotonic() - t0 >= 0.2 + 0.4  # it waited between tries
+            await asyncio.sleep(1.0)
+            assert manager._spare is None  # and then stopped trying
+        finally:
+            manager.stop()
+            store.close()
+
+    asyncio.run(main())
+
+
+def test_the_managers_state_is_changed_from_the_event_loop_only(tmp_path: Path):
+    async def main() -> None:
+        store = Store(tmp_path / "db.sqlite3")
+        manager = JobManager(store, Hub(), "cpu", threads=1, max_running=1, warm_spare=False)
+        manager.start(asyncio.get_running_loop())
+        errors: list[BaseException] = []
+
+        def off_loop() -> None:
+            try:
+                manager.launch(ExperimentSpec.model_validate(TINY))
+            except RuntimeError as e:
+                errors.append(e)
+
+        thread = threading.Thread(target=off_loop)
+        thread.start()
+        thread.join()
+        try:
+            assert len(errors) == 1 and "event loop" in str(errors[0])
+            assert store.list_experiments() == []  # refused before it changed anything
+        finally:
+            manager.stop()
+            store.close()
+
+    asyncio.run(main())
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_workers():
+    yield
+    import multiprocessing
+
+    for child in multiprocessing.active_children():
+        child.kill()
