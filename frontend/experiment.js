@@ -77,7 +77,7 @@ function showStatus() {
   const eta = model.eta();
   el("eta").textContent = model.status === "running" && eta !== null ? `ETA ${formatSeconds(eta)}` : "";
   el("error").hidden = !model.error;
-  el("error").textContent = model.error ? `failed: ${model.error}` : "";
+  el("error").textContent = model.error ? `${model.status}: ${model.error}` : "";
   el("runs").replaceChildren(
     ...model.runs.map((r) => {
       const badge = document.createElement("span");
@@ -146,6 +146,15 @@ async function showLesson() {
   el("lesson-text").textContent = preset.summary;
 }
 
+function showDeleted() {
+  el("conn").textContent = "deleted";
+  el("conn").dataset.state = "deleted";
+  el("controls").hidden = true;
+  el("replay").hidden = true;
+  el("error").hidden = false;
+  el("error").textContent = "This experiment was deleted by the presenter.";
+}
+
 let replaying = false;
 async function startReplay(hello) {
   replaying = true;
@@ -154,7 +163,13 @@ async function startReplay(hello) {
   el("conn").textContent = "replay";
   el("conn").dataset.state = "replay";
   showFolds(experimentId);
-  const frames = await loadFrames(experimentId);
+  let frames;
+  try {
+    frames = await loadFrames(experimentId);
+  } catch (e) {
+    if (e.status !== 404) throw e;
+    return showDeleted(); // deleted while the page watched it: the stream's close says so too
+  }
   setupReplay(hello, frames, (m) => {
     m.status = hello.experiment.status;
     m.error = hello.experiment.error;
@@ -205,6 +220,7 @@ const stream = new Stream(experimentId, {
     applyView();
   },
   connection(state) {
+    if (state === "deleted") return showDeleted();
     if (el("conn").dataset.state === "replay") return;
     el("conn").textContent = state;
     el("conn").dataset.state = state;

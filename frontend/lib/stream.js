@@ -34,8 +34,9 @@ export class Stream {
     };
     ws.onclose = (ev) => {
       clearInterval(this.ping);
-      if (this.closed || ev.code === 4404) {
-        this.h.connection(ev.code === 4404 ? "not found" : "closed");
+      const final = { 4404: "not found", 4410: "deleted" }[ev.code]; // the server will not take us back
+      if (this.closed || final) {
+        this.h.connection(final ?? "closed");
         return;
       }
       this.h.connection("reconnecting");

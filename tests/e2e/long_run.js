@@ -1,4 +1,5 @@
-// Feeds the page's own model module 2,000 synthetic frames and reports how much it keeps.
+// Loads the page's own model module and defines feed(n): n more synthetic frames, 4 variants x 4 layers x
+// 3 taps, then reports how much the model keeps. The test reads the JS heap between calls.
 (async () => {
     const { ExperimentModel, MAX_FRAMES, MAX_LOSS_POINTS, MAX_POINTS } = await import('/static/lib/model.js');
     const taps = ['preact', 'normed', 'act'];
@@ -8,16 +9,20 @@
     const m = new ExperimentModel({ spec: { steps: 20000 }, runs, status: 'running', step: 0 }, layers);
     const tapStats = () => ({ counts: Array.from({ length: 64 }, () => 60), under: 0, over: 0, mean: 0.5,
         std: 0.1, q: [0, 0.4, 0.5, 0.6, 1], saturation: 0.01 });
-    const sizes = [];
-    for (let f = 1; f <= 2000; f++) {
-        const step = f * 10;
-        m.ingest({ type: 'frame', step, prev_step: step - 10, elapsed: f, runs: runs.map((r) => ({
-            index: r.index, status: 'running', loss: Array.from({ length: 10 }, () => Math.random()),
-            train_acc: 0.5, val: f % 5 ? null : { loss: 1, acc: 0.5 }, val_train_mode: f % 5 ? null : { loss: 1, acc: 0.5 },
-            layers: layers.map((l) => ({ name: l.name, grad_norm: 1, weight_norm: 1, update_ratio: 0.01, bn: null,
-                taps: Object.fromEntries(taps.map((t) => [t, tapStats()])) })) })) });
-        if (f % 500 === 0) sizes.push({ frames: m.frames.x.length, loss: m.runs[0].loss.x.length,
-            val: m.runs[0].valAcc.x.length, train: m.runs[0].trainAcc.x.length });
-    }
-    return { sizes, MAX_FRAMES, MAX_LOSS_POINTS, MAX_POINTS, lossEnd: m.runs[0].loss.x.at(-1) };
+    let f = 0;
+    window.longRun = {
+        limits: { MAX_FRAMES, MAX_LOSS_POINTS, MAX_POINTS },
+        feed(n) {
+            for (const end = f + n; f < end; ) {
+                const step = ++f * 10;
+                m.ingest({ type: 'frame', step, prev_step: step - 10, elapsed: f, runs: runs.map((r) => ({
+                    index: r.index, status: 'running', loss: Array.from({ length: 10 }, () => Math.random()),
+                    train_acc: 0.5, val: f % 5 ? null : { loss: 1, acc: 0.5 }, val_train_mode: f % 5 ? null : { loss: 1, acc: 0.5 },
+                    layers: layers.map((l) => ({ name: l.name, grad_norm: 1, weight_norm: 1, update_ratio: 0.01, bn: null,
+                        taps: Object.fromEntries(taps.map((t) => [t, tapStats()])) })) })) });
+            }
+            return { frames: m.frames.x.length, loss: m.runs[0].loss.x.length, val: m.runs[0].valAcc.x.length,
+                train: m.runs[0].trainAcc.x.length, lossEnd: m.runs[0].loss.x.at(-1) };
+        },
+    };
 })
