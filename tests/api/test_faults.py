@@ -22,6 +22,17 @@ def _training_worker(server: Server) -> int:
     return max(children, key=lambda p: _cpu_ticks(p) - before[p])
 
 
+def _long_run_with_frames(server: Server, frames: int) -> str:
+    """A run that would train for ever, once it has stored this many frames."""
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        deadline = time.monotonic() + 30
+        while len(c.get(f"/api/experiments/{eid}/frames").json()) < frames:
+            assert time.monotonic() < deadline, f"fewer than {frames} frames after 30 s"
+            time.sleep(0.1)
+    return eid
+
+
 def test_a_killed_worker_fails_its_experiment_fast_and_the_server_goes_on(own_server):
     server = own_server()
     with server.client() as c:
@@ -64,12 +75,7 @@ def test_divergence_marks_one_run_and_the_other_finishes(server: Server):
 
 def test_server_killed_mid_run_restarts_with_the_experiment_interrupted_and_frames_intact(own_server):
     server = own_server()
-    with server.client() as c:
-        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
-        deadline = time.monotonic() + 30
-        while len(c.get(f"/api/experiments/{eid}/frames").json()) < 5:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+    eid = _long_run_with_frames(server, 5)
     server.stop(signal.SIGKILL)
     restarted = own_server()
     assert restarted.data_dir == server.data_dir
@@ -86,12 +92,7 @@ def test_server_killed_mid_run_restarts_with_the_experiment_interrupted_and_fram
 
 def test_workers_exit_when_their_server_dies(own_server):
     server = own_server()
-    with server.client() as c:
-        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
-        deadline = time.monotonic() + 30
-        while not c.get(f"/api/experiments/{eid}/frames").json():
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+    _long_run_with_frames(server, 1)
     workers = server.children()
     assert workers
     server.stop(signal.SIGKILL)
@@ -111,12 +112,7 @@ def _state(pid: int) -> str:
 
 def test_sigterm_stops_the_server_gracefully_and_keeps_what_it_trained(own_server):
     server = own_server()
-    with server.client() as c:
-        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
-        deadline = time.monotonic() + 30
-        while len(c.get(f"/api/experiments/{eid}/frames").json()) < 3:
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+    eid = _long_run_with_frames(server, 3)
     workers = server.children()
     t0 = time.monotonic()
     server.proc.send_signal(signal.SIGTERM)
