@@ -1,8 +1,9 @@
-"""Command line: `normscope serve`, `normscope train`."""
+"""Command line: `normscope serve`, `normscope train`, `normscope prune`."""
 
 import argparse
 import json
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -36,10 +37,13 @@ def _train(args: argparse.Namespace) -> int:
     device = resolve_device(args.device or settings.device)
     out = open(args.out, "w") if args.out else None  # noqa: SIM115 - closed in finally below
     bar = tqdm(total=spec.steps, unit="step", desc=spec.name[:40], disable=args.quiet)
+    accs = ["-"] * len(spec.variants)  # each variant's latest validation: kept between validations
 
     def on_frame(frame: Frame) -> None:
         bar.update(frame.step - frame.prev_step)
-        accs = [f"{r.val.acc:.3f}" if r.val and r.val.acc is not None else "-" for r in frame.runs]
+        for r in frame.runs:
+            if r.val is not None and r.val.acc is not None:
+                accs[r.index] = f"{r.val.acc:.3f}"
         bar.set_postfix_str(" ".join(f"{v.label}:{a}" for v, a in zip(spec.variants, accs, strict=True)))
         if out:
             out.write(frame.model_dump_json() + "\n")
@@ -60,6 +64,44 @@ def _train(args: argparse.Namespace) -> int:
             out.close()
     runs = ", ".join(f"{r.label}={r.status}" for r in trainer.runs)
     print(f"{status} at step {trainer.step} on {device}: {runs}", file=sys.stderr)
+    return 0
+
+
+AGE_UNITS = {"d": 86400, "h": 3600, "m": 60}
+
+
+def parse_age(text: str) -> timedelta:
+    """'30d', '12h', '90m' as a timedelta."""
+    unit = text[-1:]
+    if unit not in AGE_UNITS or not text[:-1].isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an age like 30d, 12h or 90m")
+    return timedelta(seconds=int(text[:-1]) * AGE_UNITS[unit])
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from normscope.config import Settings
+    from normscope.store import Store
+
+    settings = Settings()
+    path = settings.data_dir / "normscope.sqlite3"
+    if not path.is_file():
+        print(f"normscope prune: no store at {path} (NORMSCOPE_DATA_DIR)", file=sys.stderr)
+        return 2
+    store = Store(path)
+    try:
+        before = store.used_bytes()
+        old = store.finished_before(datetime.now(UTC) - args.older_than)
+        if not args.dry_run:
+            for eid in old:
+                store.delete(eid)
+        freed = before - store.used_bytes()
+    finally:
+        store.close()
+    done = "would delete" if args.dry_run else "deleted"
+    tail = "" if args.dry_run else f"; {freed / 1e6:.1f} MB freed for new frames"
+    print(f"{done} {len(old)} finished experiment(s) older than {args.older_than}{tail}")
+    for eid in old:
+        print(f"  {eid}")
     return 0
 
 
@@ -85,5 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--device", help="cpu, cuda, cuda:N (default NORMSCOPE_DEVICE)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
+    pr = sub.add_parser("prune", help="delete finished experiments older than an age, with their frames")
+    pr.add_argument("--older-than", type=parse_age, required=True, help="an age: 30d, 12h or 90m")
+    pr.add_argument("--dry-run", action="store_true", help="list them, delete nothing")
+    pr.set_defaults(func=_prune)
     args = parser.parse_args(argv)
     return args.func(args)

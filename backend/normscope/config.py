@@ -22,6 +22,12 @@ class Settings(BaseSettings):
         description="Torch threads per worker; one core is left for the server.",
     )
     max_running: int = Field(2, ge=1, le=64, description="Experiments training at once; the rest queue.")
+    max_queued: int = Field(
+        20, ge=0, le=10_000, description="Experiments waiting for a slot; past it a launch is refused (429)."
+    )
+    max_data_gb: float = Field(
+        10.0, gt=0, le=100_000, description="The store's size limit; past it launches are refused (507)."
+    )
     max_clients: int = Field(1000, ge=1, le=100_000, description="Websocket viewers at once.")
     warm_spare: bool = Field(True, description="Keep a worker with torch imported ready for the next launch.")
     history_limit: int = Field(

@@ -115,8 +115,8 @@ def _messages(ws, until, timeout: float) -> list[dict]:
 def test_deleting_a_running_experiment_tells_its_viewers_and_closes_their_sockets(own_server):
     server = own_server(NORMSCOPE_MAX_RUNNING="1")
     with server.client() as c:
-        running = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
-        queued = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        running = c.post("/api/experiments", json=tiny_spec(steps=200_000)).json()["id"]
+        queued = c.post("/api/experiments", json=tiny_spec(steps=200_000)).json()["id"]
         with (
             connect(f"{server.ws_url}/ws/experiments/{running}") as live,
             connect(f"{server.ws_url}/ws/experiments/{queued}") as waiting,

@@ -36,7 +36,7 @@ def _frames_during(ws: ClientConnection, seconds: float) -> list[dict]:
 def test_pause_step_resume_pace_cancel(server: Server):
     with server.client() as c:
         eid = c.post(
-            "/api/experiments", json=tiny_spec(steps=1_000_000, probe={"every": EVERY, "bins": 16})
+            "/api/experiments", json=tiny_spec(steps=200_000, probe={"every": EVERY, "bins": 16})
         ).json()["id"]
 
         def control(**body: object) -> None:
@@ -75,7 +75,7 @@ def test_pause_step_resume_pace_cancel(server: Server):
 def test_queued_experiments_wait_for_a_slot_and_can_be_cancelled(own_server):
     server = own_server(NORMSCOPE_MAX_RUNNING="1")
     with server.client() as c:
-        long = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        long = c.post("/api/experiments", json=tiny_spec(steps=200_000)).json()["id"]
         queued = c.post("/api/experiments", json=tiny_spec(steps=10)).json()
         assert queued["status"] == "queued"
         r = c.post(f"/api/experiments/{queued['id']}/control", json={"action": "pause"})

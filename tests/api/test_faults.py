@@ -25,7 +25,7 @@ def _training_worker(server: Server) -> int:
 def _long_run_with_frames(server: Server, frames: int) -> str:
     """A run that would train for ever, once it has stored this many frames."""
     with server.client() as c:
-        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        eid = c.post("/api/experiments", json=tiny_spec(steps=200_000)).json()["id"]
         deadline = time.monotonic() + 30
         while len(c.get(f"/api/experiments/{eid}/frames").json()) < frames:
             assert time.monotonic() < deadline, f"fewer than {frames} frames after 30 s"
@@ -36,7 +36,7 @@ def _long_run_with_frames(server: Server, frames: int) -> str:
 def test_a_killed_worker_fails_its_experiment_fast_and_the_server_goes_on(own_server):
     server = own_server()
     with server.client() as c:
-        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        eid = c.post("/api/experiments", json=tiny_spec(steps=200_000)).json()["id"]
         with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
             while json.loads(ws.recv(timeout=30))["type"] != "frame":
                 pass

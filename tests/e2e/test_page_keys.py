@@ -17,7 +17,7 @@ def test_the_presenter_token_is_kept_for_later_visits(page: Page, server: Server
     expect(page.locator("#who")).to_have_text("presenter")
     expect(page.locator("#launch")).to_be_visible()
     with server.client() as c:
-        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        eid = c.post("/api/experiments", json=tiny_spec(steps=200_000)).json()["id"]
     try:
         page.goto(f"{server.url}/experiments/{eid}")
         expect(page.locator("#controls")).to_be_visible()
@@ -74,7 +74,7 @@ def test_replay_plays_at_each_speed(page: Page, server: Server):
 
 def test_a_page_watching_a_deleted_experiment_says_so(page: Page, server: Server):
     with server.client() as c:
-        eid = c.post("/api/experiments", json=tiny_spec(steps=1_000_000)).json()["id"]
+        eid = c.post("/api/experiments", json=tiny_spec(steps=200_000)).json()["id"]
         page.goto(f"{server.url}/experiments/{eid}")
         expect(page.locator("#conn")).to_have_text("live", timeout=30_000)
         page.wait_for_function("() => window.normscope.model()?.lastStep > 0", timeout=30_000)

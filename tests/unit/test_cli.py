@@ -1,6 +1,7 @@
 """`normscope train` as a user runs it: exit codes, messages, and the JSON lines it writes."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,3 +56,65 @@ def test_bad_input_exits_2_with_the_reason_and_no_traceback(tmp_path: Path):
         r = train(*args)
         assert r.returncode == 2 and says in r.stderr, (args, r.stderr)
         assert "Traceback" not in r.stderr
+
+
+def test_the_progress_bar_keeps_each_variants_last_accuracy(tmp_path: Path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(tiny_spec(steps=60, probe={"every": 10, "bins": 16, "eval_every": 3})))
+    r = subprocess.run(
+        [sys.executable, "-m", "normscope", "train", "--spec", str(spec), "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"NORMSCOPE_TORCH_THREADS": "1", "PATH": "/usr/bin:/bin", "TQDM_MININTERVAL": "0"},
+    )
+    assert r.returncode == 0, r.stderr
+    shown = [line for line in re.split(r"[\r\n]", r.stderr) if "plain:" in line]  # every update of the bar
+    assert len(shown) >= 5, r.stderr
+    first = next(i for i, p in enumerate(shown) if "plain:0." in p)
+    assert shown[first:] and all("plain:-" not in p and "BN:-" not in p for p in shown[first:]), shown
+
+
+def _aged_store(data: Path) -> dict[str, str]:
+    from datetime import UTC, datetime, timedelta
+
+    from normscope.schemas import ExperimentSpec
+    from normscope.store import Store
+
+    store = Store(data / "normscope.sqlite3")
+    ids = {}
+    for name, status, age in [
+        ("old-done", "done", 40),
+        ("old-running", "running", 40),
+        ("new-done", "done", 1),
+    ]:
+        store.create(name, ExperimentSpec(name=name))
+        store.set_status(name, status)
+        store.add_frame(name, 10, 0, '{"type":"frame","step":10,"x":"' + "x" * 5000 + '"}')
+        created = (datetime.now(UTC) - timedelta(days=age)).isoformat()
+        store._db.execute("UPDATE experiments SET created_at = ? WHERE id = ?", (created, name))
+        ids[name] = status
+    store.close()
+    return ids
+
+
+def test_prune_deletes_only_finished_experiments_older_than_the_age(tmp_path: Path):
+    from normscope.store import Store
+
+    _aged_store(tmp_path)
+    env = {"NORMSCOPE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    prune = [sys.executable, "-m", "normscope", "prune", "--older-than"]
+    dry = subprocess.run([*prune, "30d", "--dry-run"], capture_output=True, text=True, env=env, timeout=60)
+    assert (
+        dry.returncode == 0
+        and "would delete 1 finished experiment(s)" in dry.stdout
+        and "old-done" in dry.stdout
+    )
+    r = subprocess.run([*prune, "30d"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0 and "deleted 1 finished experiment(s) older than 30 days" in r.stdout, r.stdout
+    store = Store(tmp_path / "normscope.sqlite3")
+    assert {e.id for e in store.list_experiments()} == {"old-running", "new-done"}
+    assert store.frames("old-done") == []
+    store.close()
+    bad = subprocess.run([*prune, "soon"], capture_output=True, text=True, env=env, timeout=60)
+    assert bad.returncode == 2 and "'soon' is not an age like 30d" in bad.stderr

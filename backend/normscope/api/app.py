@@ -2,12 +2,15 @@
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+from starlette.routing import BaseRoute, Match
 
 from normscope import __version__
 from normscope.api import pages, routes, ws
@@ -26,13 +29,19 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = Store(settings.data_dir / "normscope.sqlite3")
+        store = Store(settings.data_dir / "normscope.sqlite3", max_bytes=int(settings.max_data_gb * 1e9))
         interrupted = store.mark_interrupted()
         if interrupted:
             log.warning("marked %d experiment(s) interrupted: %s", len(interrupted), ", ".join(interrupted))
         hub = Hub()
         manager = JobManager(
-            store, hub, settings.device, settings.torch_threads, settings.max_running, settings.warm_spare
+            store,
+            hub,
+            settings.device,
+            settings.torch_threads,
+            settings.max_running,
+            settings.warm_spare,
+            max_queued=settings.max_queued,
         )
         manager.start(asyncio.get_running_loop())
         try:
@@ -67,8 +76,25 @@ def create_app(settings: Settings) -> FastAPI:
             )
         return await call_next(request)
 
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:  # Allow: every method of the path,
+            allowed: set[str] = set()  # not only those of the first route that matched it
+            for route in _leaves(app.router.routes):
+                if route.matches(request.scope)[0] != Match.NONE:
+                    allowed |= getattr(route, "methods", None) or set()
+            exc.headers = {**(exc.headers or {}), "Allow": ", ".join(sorted(allowed))}
+        return await http_exception_handler(request, exc)
+
     app.include_router(routes.router)
     app.include_router(ws.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.frontend_dir()), name="static")
     return app
+
+
+def _leaves(routes: list[BaseRoute]) -> Iterator[BaseRoute]:
+    """The routes themselves: FastAPI keeps an included router's routes inside it."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from _leaves(inner.routes) if inner is not None else (route,)

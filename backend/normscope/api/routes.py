@@ -6,12 +6,31 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from normscope import __version__
 from normscope.api.deps import ManagerDep, Presenter, StoreDep
-from normscope.jobs.manager import ControlError
+from normscope.jobs.manager import ControlError, NoRoom, QueueFull
 from normscope.presets import PRESETS, Preset
-from normscope.schemas import ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
+from normscope.schemas import ApiError, ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
 
 router = APIRouter(prefix="/api")
 MAX_FRAMES_PER_REQUEST = 5000
+MAX_STEP = 2**63 - 1  # SQLite's largest integer: a `since` past it is a 422, not an overflow
+
+ERRORS = {
+    400: "The body could not be read.",
+    401: "No presenter token: send 'Authorization: Bearer <token>'.",
+    403: "Wrong presenter token.",
+    404: "No such experiment.",
+    409: "The experiment is finished, or queued and the action is not cancel.",
+    413: "The body is larger than 256 KiB.",
+    429: "Every slot is taken and the queue is full (NORMSCOPE_MAX_QUEUED).",
+    507: "The store is at its size limit (NORMSCOPE_MAX_DATA_GB).",
+}
+PRESENTER = (401, 403)
+BODY = (400, 413)
+
+
+def errors(*codes: int) -> dict[int | str, dict]:
+    """OpenAPI entries for the error statuses a route can answer, all with the same {"detail"} model."""
+    return {code: {"model": ApiError, "description": ERRORS[code]} for code in codes}
 
 
 def _found(experiment: Experiment | None, experiment_id: str) -> Experiment:
@@ -45,10 +64,19 @@ def presets() -> list[Preset]:
 
 
 @router.post(
-    "/experiments", response_model=Experiment, status_code=status.HTTP_201_CREATED, dependencies=[Presenter]
+    "/experiments",
+    response_model=Experiment,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Presenter],
+    responses=errors(*PRESENTER, *BODY, 429, 507),
 )
 async def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
-    return manager.launch(spec)
+    try:
+        return manager.launch(spec)
+    except QueueFull as e:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(e)) from None
+    except NoRoom as e:
+        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(e)) from None
 
 
 @router.get("/experiments", response_model=list[Experiment])
@@ -56,7 +84,7 @@ def list_experiments(store: StoreDep) -> list[Experiment]:
     return store.list_experiments()
 
 
-@router.get("/experiments/{experiment_id}", response_model=Experiment)
+@router.get("/experiments/{experiment_id}", response_model=Experiment, responses=errors(404))
 def get_experiment(experiment_id: str, store: StoreDep) -> Experiment:
     return _found(store.get(experiment_id), experiment_id)
 
@@ -66,7 +94,7 @@ def get_experiment(experiment_id: str, store: StoreDep) -> Experiment:
     response_model=Experiment,
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[Presenter],
-    responses={409: {"description": "The experiment is finished, or queued and the action is not cancel."}},
+    responses=errors(*PRESENTER, *BODY, 404, 409),
 )
 async def control_experiment(experiment_id: str, cmd: ControlCommand, manager: ManagerDep) -> Experiment:
     """Pause, resume, step (one frame's worth while paused), cancel, or pace (steps per second; null
@@ -79,11 +107,11 @@ async def control_experiment(experiment_id: str, cmd: ControlCommand, manager: M
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from None
 
 
-@router.get("/experiments/{experiment_id}/frames", response_model=list[Frame])
+@router.get("/experiments/{experiment_id}/frames", response_model=list[Frame], responses=errors(404))
 def experiment_frames(
     experiment_id: str,
     store: StoreDep,
-    since: Annotated[int, Query(ge=-1, description="Frames after this step.")] = -1,
+    since: Annotated[int, Query(ge=-1, le=MAX_STEP, description="Frames after this step.")] = -1,
     limit: Annotated[int, Query(ge=1, le=MAX_FRAMES_PER_REQUEST)] = 1000,
 ) -> Response:
     """Stored frames in step order, exactly as they were streamed (a client fills a gap from here)."""
@@ -92,7 +120,7 @@ def experiment_frames(
     return Response(body, media_type="application/json")
 
 
-@router.get("/experiments/{experiment_id}/fold", response_model=list[FoldResult])
+@router.get("/experiments/{experiment_id}/fold", response_model=list[FoldResult], responses=errors(404))
 def experiment_fold(experiment_id: str, store: StoreDep) -> list[FoldResult]:
     """Each BN run with its BN layers folded into the neighbouring linear layers for inference, computed
     when training ends: layer counts before and after, and how far the folded net's outputs are from the
@@ -108,7 +136,10 @@ def experiment_fold(experiment_id: str, store: StoreDep) -> list[FoldResult]:
 
 
 @router.delete(
-    "/experiments/{experiment_id}", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Presenter]
+    "/experiments/{experiment_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[Presenter],
+    responses=errors(*PRESENTER, 404),
 )
 async def delete_experiment(experiment_id: str, manager: ManagerDep) -> Response:
     """A running or queued experiment is stopped first; its viewers get a final `cancelled` status with the

@@ -32,7 +32,7 @@ from normscope.schemas import (
     LayersMessage,
     StatusMessage,
 )
-from normscope.store import Store
+from normscope.store import Store, StoreFull
 
 log = logging.getLogger("normscope.jobs")
 
@@ -46,6 +46,14 @@ class ControlError(Exception):
     """A control that does not apply to the experiment's current state (maps to 409)."""
 
 
+class QueueFull(Exception):
+    """Every slot is taken and the queue holds max_queued experiments already (maps to 429)."""
+
+
+class NoRoom(Exception):
+    """The store is at its size limit: a new experiment could not keep its frames (maps to 507)."""
+
+
 @dataclass
 class Worker:
     process: BaseProcess
@@ -56,6 +64,7 @@ class Worker:
     ready: threading.Event = field(default_factory=threading.Event)
     fatal: str | None = None
     discarded: bool = False  # its experiment was deleted: what it still sends is dropped
+    failure: str | None = None  # why the server stopped it (the store is full): its experiment's error
 
 
 class JobManager:
@@ -67,12 +76,14 @@ class JobManager:
         threads: int,
         max_running: int,
         warm_spare: bool = True,
+        max_queued: int | None = None,
         spare_backoff_s: float = SPARE_BACKOFF_S,
         spare_max_failures: int = SPARE_MAX_FAILURES,
     ) -> None:
         self.store, self.hub = store, hub
         self.warm_spare = warm_spare
         self.device_setting, self.threads, self.max_running = device_setting, threads, max_running
+        self.max_queued = max_queued
         self.spare_backoff_s, self.spare_max_failures = spare_backoff_s, spare_max_failures
         self.device: str | None = None  # as the first worker resolved it
         self.degraded: str | None = None  # why no spare is kept any more, after failures in a row
@@ -162,6 +173,17 @@ class JobManager:
     # launching and controls (event loop) -------------------------------------------------------------
     def launch(self, spec: ExperimentSpec) -> Experiment:
         self._on_loop()
+        slot_free = len(self._running) < self.max_running and not self._queue
+        if not slot_free and self.max_queued is not None and len(self._queue) >= self.max_queued:
+            raise QueueFull(
+                f"{len(self._running)} experiments are training and {len(self._queue)} are queued, the most "
+                "the server holds (NORMSCOPE_MAX_QUEUED); cancel one or launch again when one has finished"
+            )
+        if not self.store.has_room():
+            raise NoRoom(
+                f"{self.store.limit_message()}: delete experiments or prune old ones "
+                "(normscope prune --older-than 30d) before launching another"
+            )
         eid = uuid.uuid4().hex[:12]
         experiment = self.store.create(eid, spec)
         self._queue.append(eid)
@@ -251,14 +273,20 @@ class JobManager:
         return True
 
     def _finish(self, experiment_id: str, status: str, error: str | None) -> None:
-        self.store.set_status(experiment_id, status, error=error)
-        self.store.end_unfinished_runs(experiment_id, status)
-        self._publish_status(experiment_id)
-
-    def _publish_status(self, experiment_id: str) -> None:
+        try:
+            self.store.set_status(experiment_id, status, error=error)
+            self.store.end_unfinished_runs(experiment_id, status)
+        except StoreFull as e:  # a full disk: the status lives until a restart, which marks it interrupted
+            log.error(
+                "experiment %s ended %s, but the store could not record it: %s", experiment_id, status, e
+            )
         e = self.store.get(experiment_id)
-        if e is not None:
-            msg = StatusMessage(status=e.status, step=e.step, runs=e.runs, error=e.error)
+        if e is not None:  # what was meant, whether or not the store could keep it
+            runs = [
+                r.model_copy(update={"status": status}) if r.status in ("queued", "running") else r
+                for r in e.runs
+            ]
+            msg = StatusMessage(status=status, step=e.step, runs=runs, error=error or e.error)
             self.hub.publish(experiment_id, msg.model_dump_json(), droppable=False)
 
     # worker events (reader thread) -------------------------------------------------------------------
@@ -272,6 +300,11 @@ class JobManager:
                 continue  # its experiment is gone: nothing to store, nobody to tell
             try:
                 self._on_event(worker, msg)
+            except StoreFull as e:  # what is stored stays; the run stops rather than train into nowhere
+                if worker.failure is None:
+                    worker.failure = f"{e}; the frames stored until then are kept"
+                    log.error("experiment %s stopped: %s", worker.experiment_id, worker.failure)
+                    worker.process.kill()
             except Exception:  # a bad event must not kill the reader; the worker's exit is still handled
                 log.exception("worker event %r failed", msg[:1])
         worker.process.join(timeout=5)
@@ -335,7 +368,9 @@ class JobManager:
         if self._running.get(eid) is not worker:
             return  # deleted, or the server is stopping
         del self._running[eid]
-        if worker.end is not None:
+        if worker.failure is not None:
+            status, error = "failed", worker.failure
+        elif worker.end is not None:
             status, error = worker.end
         else:
             status, error = "failed", worker.fatal or _death_reason(worker.process.exitcode)

@@ -3,6 +3,7 @@
 from normscope.schemas.control import Action, ControlCommand
 from normscope.schemas.experiment import (
     TERMINAL,
+    ApiError,
     ErrorMessage,
     Experiment,
     ExperimentStatus,
@@ -42,6 +43,7 @@ __all__ = [
     "TAP_ORDER",
     "TERMINAL",
     "Action",
+    "ApiError",
     "BNStats",
     "BatchDependence",
     "ControlCommand",

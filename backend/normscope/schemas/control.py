@@ -1,8 +1,8 @@
 """Commands a presenter sends to a running experiment; they take effect between training steps."""
 
-from typing import Literal, Self
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 Action = Literal["pause", "resume", "step", "cancel", "pace"]
 
@@ -12,11 +12,8 @@ class ControlCommand(BaseModel):
 
     action: Action
     steps_per_second: float | None = Field(
-        None, gt=0, le=100_000, description="For 'pace': the most steps per second; null lifts the limit."
+        None,
+        gt=0,
+        le=100_000,
+        description="For 'pace': the most steps per second; null lifts the limit. Ignored by other actions.",
     )
-
-    @model_validator(mode="after")
-    def _pace_only(self) -> Self:
-        if self.steps_per_second is not None and self.action != "pace":
-            raise ValueError("steps_per_second goes with action 'pace' only")
-        return self

@@ -49,6 +49,12 @@ class LayersMessage(BaseModel):
     layers: list[LayerInfo]
 
 
+class ApiError(BaseModel):
+    """Every error a REST route answers, except a body that fails validation (422 lists each field)."""
+
+    detail: str
+
+
 class ErrorMessage(BaseModel):
     type: Literal["error"] = "error"
     detail: str

@@ -18,6 +18,8 @@ MAX_DEPTH = 32
 MAX_VARIANTS = 16
 # Hidden-to-hidden weights summed over variants: keeps one launch within a CPU machine's memory and patience.
 MAX_TOTAL_WEIGHTS = 50_000_000
+# Frames one experiment stores (a lesson's frame is ~10 KB): bounds its storage whatever steps and every say.
+MAX_FRAMES = 20_000
 
 
 class Strict(BaseModel):
@@ -147,6 +149,13 @@ class ExperimentSpec(Strict):
             raise ValueError(
                 f"model kind 'cnn' needs an image dataset ({', '.join(sorted(IMAGE_DATASETS))}), "
                 f"not '{self.dataset.name}'"
+            )
+        frames = math.ceil(self.steps / self.probe.every)  # the last step always sends one
+        if frames > MAX_FRAMES:
+            every = math.ceil(self.steps / MAX_FRAMES)
+            raise ValueError(
+                f"{self.steps:,} steps sampled every {self.probe.every} make {frames:,} frames; "
+                f"an experiment keeps at most {MAX_FRAMES:,}: set probe.every to {every} or more"
             )
         h = self.model.hidden
         weights = sum(a * b for a, b in itertools.pairwise(h)) * len(self.variants)

@@ -1,5 +1,5 @@
 """SQLite persistence; never imports torch."""
 
-from normscope.store.db import Store
+from normscope.store.db import Store, StoreFull
 
-__all__ = ["Store"]
+__all__ = ["Store", "StoreFull"]

@@ -42,17 +42,35 @@ CREATE TABLE IF NOT EXISTS frames (
 """
 
 
-class Store:
-    """One connection shared by the server's threads behind a lock, in WAL mode."""
+class StoreFull(Exception):
+    """A write found the store full: its size limit reached, or the disk itself full (SQLITE_FULL)."""
 
-    def __init__(self, path: Path) -> None:
+
+def headroom(max_bytes: int) -> int:
+    """Room kept above the frames' limit for statuses and new experiments' records: 1% or 1 MiB."""
+    return max(2**20, max_bytes // 100)
+
+
+class Store:
+    """One connection shared by the server's threads behind a lock, in WAL mode.
+
+    With max_bytes, frames stop at that size, and SQLite itself refuses to grow the file past it plus a
+    headroom for statuses (max_page_count): such a write fails as on a full disk, and either way what is
+    already stored stays readable."""
+
+    def __init__(self, path: Path, max_bytes: int | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.max_bytes = max_bytes
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")  # outside a transaction, as SQLite requires
         self._db.execute("PRAGMA synchronous=NORMAL")  # with WAL: a process crash loses nothing committed
         self._db.execute("PRAGMA foreign_keys=ON")
+        self._page_size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        if max_bytes is not None:
+            ceiling = (max_bytes + headroom(max_bytes)) // self._page_size
+            self._db.execute(f"PRAGMA max_page_count = {ceiling}")
         self._db.executescript(SCHEMA)
 
     @contextmanager
@@ -61,10 +79,36 @@ class Store:
             self._db.execute("BEGIN")
             try:
                 yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
+            except BaseException as e:
+                if self._db.in_transaction:  # SQLite rolls back by itself on some errors (SQLITE_FULL)
+                    self._db.execute("ROLLBACK")
+                if isinstance(e, sqlite3.OperationalError) and "full" in str(e):  # SQLITE_FULL
+                    raise StoreFull(self._full_message()) from e
                 raise
             self._db.execute("COMMIT")
+
+    def _full_message(self) -> str:
+        if self.max_bytes is not None and self._used() + headroom(self.max_bytes) >= self.max_bytes:
+            return self.limit_message()
+        return f"the disk holding {self.path} is full"
+
+    def limit_message(self) -> str:
+        assert self.max_bytes is not None
+        return f"the store reached its limit of {self.max_bytes / 1e9:g} GB (NORMSCOPE_MAX_DATA_GB)"
+
+    def _used(self) -> int:
+        pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+        free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+        return (pages - free) * self._page_size
+
+    def used_bytes(self) -> int:
+        """Bytes in pages that hold data (freed pages are reused before the file grows)."""
+        with self._lock:
+            return self._used()
+
+    def has_room(self) -> bool:
+        """Room for a new experiment: the frames' limit is not within a headroom of being reached."""
+        return self.max_bytes is None or self.used_bytes() <= self.max_bytes - headroom(self.max_bytes)
 
     def close(self) -> None:
         with self._lock:
@@ -166,6 +210,17 @@ class Store:
         with self._tx() as db:
             return db.execute("DELETE FROM experiments WHERE id = ?", (experiment_id,)).rowcount > 0
 
+    def finished_before(self, cutoff: datetime) -> list[str]:
+        """Experiments in a terminal status created before the cutoff, oldest first (what prune removes)."""
+        with self._lock:
+            marks = ",".join("?" * len(_ENDED))
+            rows = self._db.execute(
+                f"SELECT id FROM experiments WHERE created_at < ? AND status IN ({marks}) "
+                "ORDER BY created_at",
+                (cutoff.isoformat(), *_ENDED),
+            ).fetchall()
+        return [r[0] for r in rows]
+
     # layers and frames -------------------------------------------------------------------------------
     def set_layers(self, experiment_id: str, layers_json: str) -> None:
         with self._tx() as db:
@@ -195,8 +250,11 @@ class Store:
         return [LayerInfo.model_validate(x) for x in json.loads(row[0])]
 
     def add_frame(self, experiment_id: str, step: int, prev_step: int, body: str) -> bool:
-        """Stores a frame; False when its experiment is gone (deleted while the frame was on its way)."""
+        """Stores a frame; False when its experiment is gone (deleted while the frame was on its way).
+        Raises StoreFull when the frame would pass the store's limit."""
         with self._tx() as db:
+            if self.max_bytes is not None and self._used() + len(body) > self.max_bytes:
+                raise StoreFull(self.limit_message())
             if not db.execute(
                 "UPDATE experiments SET step = MAX(step, ?) WHERE id = ?", (step, experiment_id)
             ).rowcount:
@@ -244,6 +302,7 @@ class Store:
 
 
 _LIVE = ("queued", "running", "paused")
+_ENDED = ("done", "cancelled", "failed", "interrupted")
 
 
 def _experiment(row: tuple, runs: list[tuple]) -> Experiment:

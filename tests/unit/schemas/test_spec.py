@@ -67,7 +67,17 @@ def test_cross_field_rules_have_clear_messages():
 
 def test_control_command_rules():
     assert ControlCommand(action="pace", steps_per_second=5).steps_per_second == 5
-    with pytest.raises(ValidationError, match="pace"):
-        ControlCommand(action="pause", steps_per_second=5)
+    # what the schema allows is accepted: other actions ignore a pace (the fuzzer's finding)
+    assert ControlCommand(action="pause", steps_per_second=5).action == "pause"
     with pytest.raises(ValidationError):
         ControlCommand(action="explode")
+    with pytest.raises(ValidationError):
+        ControlCommand(action="pace", steps_per_second=0)
+
+
+def test_the_frame_budget_names_the_smallest_every_that_fits():
+    ExperimentSpec(steps=200_000, probe={"every": 10})  # 20,000 frames: the most
+    with pytest.raises(ValidationError, match=r"200,001 steps .* 20,001 frames.*probe.every to 11 or more"):
+        ExperimentSpec(steps=200_001, probe={"every": 10})
+    with pytest.raises(ValidationError, match=r"probe\.every to 50 or more"):
+        ExperimentSpec(steps=1_000_000, probe={"every": 1})

@@ -37,3 +37,33 @@ def test_list_newest_first_and_delete_cascades(tmp_path):
     assert [e.id for e in store.list_experiments()] == ["new", "old"]
     assert store.delete("old") and not store.delete("old")
     assert store.frames("old") == [] and store.get("old") is None
+
+
+def test_a_full_store_refuses_frames_keeps_what_it_has_and_sqlite_itself_stops_growth(tmp_path):
+    from normscope.store import StoreFull
+    from normscope.store.db import headroom
+
+    limit = 10**6
+    store = Store(tmp_path / "s.sqlite3", max_bytes=limit)
+    store.create("e1", _spec())
+    body = '{"type":"frame","step":%d,"pad":"' + "x" * 8000 + '"}'
+    step = 0
+    try:
+        while True:
+            step += 10
+            store.add_frame("e1", step, step - 10, body % step)
+    except StoreFull as e:
+        assert "reached its limit of 0.001 GB (NORMSCOPE_MAX_DATA_GB)" in str(e)
+    assert store.frame_steps("e1") == list(range(10, step, 10))  # all but the refused one, readable
+    assert store.used_bytes() <= limit and not store.has_room()
+    store.set_status("e1", "failed", error="the store is full")  # statuses fit in the headroom
+    # past the headroom SQLite itself says the database is full (SQLITE_FULL, as on a full disk)
+    try:
+        for i in range(10_000):
+            store.create(f"x{i}", ExperimentSpec(name="y" * 120))
+    except StoreFull:
+        pass
+    else:
+        raise AssertionError("SQLite let the file grow past its page limit")
+    assert store.used_bytes() <= limit + headroom(limit) and store.get("e1").status == "failed"
+    store.close()

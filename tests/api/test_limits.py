@@ -1,0 +1,110 @@
+"""What an outside fuzzer found, and the limits on queue, frames and storage, on real servers."""
+
+import time
+
+from tests.api.conftest import Server, tiny_spec, wait_status
+
+TERMINAL = {"done", "cancelled", "failed", "interrupted"}
+
+
+def test_a_since_past_sqlites_range_is_a_422_not_a_500(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=10)).json()["id"]
+        r = c.get(f"/api/experiments/{eid}/frames", params={"since": 50432166648138162176})
+        assert r.status_code == 422 and "less than or equal to 9223372036854775807" in r.text
+        assert c.get(f"/api/experiments/{eid}/frames", params={"since": 2**63 - 1}).json() == []
+
+
+def test_every_status_a_route_answers_is_declared_with_one_error_model(server: Server):
+    with server.client(None) as c:
+        doc = c.get("/openapi.json").json()
+    declared = {
+        (path, method): set(op["responses"])
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+    }
+    exp = "/api/experiments/{experiment_id}"
+    assert declared[("/api/experiments", "post")] >= {"201", "400", "401", "403", "413", "422", "429", "507"}
+    assert declared[(exp + "/control", "post")] >= {"202", "400", "401", "403", "404", "409", "413", "422"}
+    assert declared[(exp, "get")] >= {"200", "404", "422"} and declared[(exp, "delete")] >= {
+        "204",
+        "401",
+        "404",
+    }
+    assert declared[(exp + "/frames", "get")] >= {"200", "404", "422"}
+    assert declared[("/api/health", "get")] >= {"200", "503"}
+    ref = doc["paths"][exp]["delete"]["responses"]["404"]["content"]["application/json"]["schema"]["$ref"]
+    assert ref.endswith("/ApiError")
+
+
+def test_a_pace_sent_with_another_action_is_accepted_and_ignored(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=200_000)).json()["id"]
+        try:
+            wait_status(c, eid, {"running"})
+            r = c.post(f"/api/experiments/{eid}/control", json={"action": "pause", "steps_per_second": 5})
+            assert r.status_code == 202, r.text
+            wait_status(c, eid, {"paused"})
+        finally:
+            c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})
+
+
+def test_a_method_a_path_lacks_gets_405_with_every_method_it_has(server: Server):
+    with server.client() as c:
+        r = c.options("/api/experiments/abc")
+        assert r.status_code == 405 and r.headers["allow"] == "DELETE, GET"
+        r = c.put("/api/experiments")
+        assert r.status_code == 405 and r.headers["allow"] == "GET, POST"
+
+
+def test_the_queue_is_bounded(own_server):
+    server = own_server(NORMSCOPE_MAX_RUNNING="1", NORMSCOPE_MAX_QUEUED="2")
+    with server.client() as c:
+        ids = [c.post("/api/experiments", json=tiny_spec(steps=200_000)).json()["id"] for _ in range(3)]
+        before = len(c.get("/api/experiments").json())
+        r = c.post("/api/experiments", json=tiny_spec(steps=10))
+        assert r.status_code == 429
+        assert "1 experiments are training and 2 are queued" in r.json()["detail"]
+        assert "NORMSCOPE_MAX_QUEUED" in r.json()["detail"]
+        assert len(c.get("/api/experiments").json()) == before  # nothing stored for it
+        c.post(f"/api/experiments/{ids[1]}/control", json={"action": "cancel"})
+        assert c.post("/api/experiments", json=tiny_spec(steps=10)).status_code == 201  # room again
+        for eid in ids:
+            c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})
+
+
+def test_a_spec_past_the_frame_budget_is_refused_with_the_every_that_fits(server: Server):
+    with server.client() as c:
+        r = c.post("/api/experiments", json=tiny_spec(steps=1_000_000, probe={"every": 1}))
+    assert r.status_code == 422
+    assert "1,000,000 frames; an experiment keeps at most 20,000: set probe.every to 50" in r.text
+
+
+def test_a_full_store_fails_the_run_keeps_its_frames_and_refuses_launches(own_server):
+    """The store's limit (3 MB here) is SQLite's own: past it, writes fail as on a full disk."""
+    server = own_server(NORMSCOPE_MAX_DATA_GB="0.003")
+    with server.client() as c:
+        eid = c.post(
+            "/api/experiments", json=tiny_spec(steps=200_000, probe={"every": 10, "bins": 64})
+        ).json()["id"]
+        c.post(f"/api/experiments/{eid}/control", json={"action": "pace", "steps_per_second": 100_000})
+        e = wait_status(c, eid, TERMINAL, timeout=120)
+        assert e["status"] == "failed", e
+        assert e["error"] == (
+            "the store reached its limit of 0.003 GB (NORMSCOPE_MAX_DATA_GB); "
+            "the frames stored until then are kept"
+        )
+        frames = c.get(f"/api/experiments/{eid}/frames", params={"limit": 5000}).json()
+        assert len(frames) > 100
+        assert [f["prev_step"] for f in frames[1:]] == [f["step"] for f in frames[:-1]]  # an unbroken chain
+        assert c.get("/api/health").json()["status"] == "ok"  # the server goes on
+
+        r = c.post("/api/experiments", json=tiny_spec(steps=10))
+        assert r.status_code == 507
+        assert "NORMSCOPE_MAX_DATA_GB" in r.json()["detail"] and "normscope prune" in r.json()["detail"]
+        assert c.delete(f"/api/experiments/{eid}").status_code == 204
+        again = c.post("/api/experiments", json=tiny_spec(steps=10))
+        assert again.status_code == 201  # deleting made room
+        assert wait_status(c, again.json()["id"], TERMINAL)["status"] == "done"
+    time.sleep(0.2)
+    assert "Traceback" not in server.log.read_text()
