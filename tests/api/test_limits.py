@@ -108,3 +108,13 @@ def test_a_full_store_fails_the_run_keeps_its_frames_and_refuses_launches(own_se
         assert wait_status(c, again.json()["id"], TERMINAL)["status"] == "done"
     time.sleep(0.2)
     assert "Traceback" not in server.log.read_text()
+
+
+def test_a_number_where_the_schema_says_boolean_is_refused(server: Server):
+    """The fuzzer's ST201: {"standardize": 0.0} was taken as false though the schema says boolean."""
+    with server.client() as c:
+        before = len(c.get("/api/experiments").json())
+        r = c.post("/api/experiments", json=tiny_spec(variants=[{"label": "a", "standardize": 0.0}]))
+        assert r.status_code == 422
+        assert r.json()["detail"][0]["loc"] == ["body", "variants", 0, "standardize"]
+        assert len(c.get("/api/experiments").json()) == before
