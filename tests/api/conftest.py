@@ -16,6 +16,17 @@ TOKEN = "test-presenter-token"
 
 @dataclass
 class Server(ServerProcess):
+    def workers(self) -> list[int]:
+        """Training workers (spare included), not multiprocessing's resource tracker beside them."""
+        out = []
+        for pid in self.children():
+            try:
+                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    out.append(pid)
+            except FileNotFoundError:
+                pass  # gone meanwhile
+        return out
+
     def client(self, token: str | None = TOKEN) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)

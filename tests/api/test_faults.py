@@ -9,17 +9,13 @@ from websockets.sync.client import connect
 from tests.api.conftest import Server, tiny_spec, wait_status
 
 
-def _cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
+def _started(pid: int) -> int:
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])  # starttime
 
 
 def _training_worker(server: Server) -> int:
-    """The worker that trains is the child burning CPU; the warm spare idles once torch is imported."""
-    children = server.children()
-    before = {p: _cpu_ticks(p) for p in children}
-    time.sleep(0.5)
-    return max(children, key=lambda p: _cpu_ticks(p) - before[p])
+    """The oldest worker: it was the warm spare when the experiment launched; its replacement came later."""
+    return min(server.workers(), key=_started)
 
 
 def _long_run_with_frames(server: Server, frames: int) -> str:

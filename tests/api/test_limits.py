@@ -1,8 +1,13 @@
 """What an outside fuzzer found, and the limits on queue, frames and storage, on real servers."""
 
+import subprocess
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
-from tests.api.conftest import Server, tiny_spec, wait_status
+import pytest
+
+from tests.api.conftest import Server, start, tiny_spec, wait_status
 
 TERMINAL = {"done", "cancelled", "failed", "interrupted"}
 
@@ -118,3 +123,44 @@ def test_a_number_where_the_schema_says_boolean_is_refused(server: Server):
         assert r.status_code == 422
         assert r.json()["detail"][0]["loc"] == ["body", "variants", 0, "standardize"]
         assert len(c.get("/api/experiments").json()) == before
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MB filesystem of the test's own: a disk that really fills up."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small filesystem here: {mounted.stderr.decode().strip()}")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_fails_the_run_and_the_server_goes_on_serving_what_it_stored(small_disk: Path):
+    server = start(small_disk)  # the data dir is the small disk; the server's log is beside it
+    try:
+        with server.client() as c:
+            spec = tiny_spec(steps=200_000, probe={"every": 10, "bins": 64})
+            eid = c.post("/api/experiments", json=spec).json()["id"]
+            c.post(f"/api/experiments/{eid}/control", json={"action": "pace", "steps_per_second": 100_000})
+            e = wait_status(c, eid, TERMINAL, timeout=120)
+            assert (
+                e["status"] == "failed" and "is full; the frames stored until then are kept" in e["error"]
+            ), e
+            assert str(small_disk) in e["error"]
+            frames = c.get(f"/api/experiments/{eid}/frames", params={"limit": 5000}).json()
+            assert len(frames) > 20
+            assert [f["prev_step"] for f in frames[1:]] == [f["step"] for f in frames[:-1]]
+            assert c.get("/api/health").json()["status"] == "ok"
+            r = c.post("/api/experiments", json=tiny_spec(steps=10))
+            assert r.status_code == 507 and f"the disk holding {small_disk}" in r.json()["detail"], r.text
+            assert len(c.get("/api/experiments").json()) == 1
+            r = c.delete(f"/api/experiments/{eid}")  # SQLite needs room even to delete
+            assert r.status_code == 507 and "free space on that disk first" in r.json()["detail"]
+            assert c.get(f"/api/experiments/{eid}").json()["status"] == "failed"  # nothing changed
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log.read_text()

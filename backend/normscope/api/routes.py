@@ -22,7 +22,7 @@ ERRORS = {
     409: "The experiment is finished, or queued and the action is not cancel.",
     413: "The body is larger than 256 KiB.",
     429: "Every slot is taken and the queue is full (NORMSCOPE_MAX_QUEUED).",
-    507: "The store is at its size limit (NORMSCOPE_MAX_DATA_GB).",
+    507: "The store is at its size limit (NORMSCOPE_MAX_DATA_GB), or its disk is full.",
 }
 PRESENTER = (401, 403)
 BODY = (400, 413)
@@ -139,11 +139,15 @@ def experiment_fold(experiment_id: str, store: StoreDep) -> list[FoldResult]:
     "/experiments/{experiment_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     dependencies=[Presenter],
-    responses=errors(*PRESENTER, 404),
+    responses=errors(*PRESENTER, 404, 507),
 )
 async def delete_experiment(experiment_id: str, manager: ManagerDep) -> Response:
     """A running or queued experiment is stopped first; its viewers get a final `cancelled` status with the
     error "deleted by the presenter", then their sockets close with code 4410."""
-    if not manager.delete(experiment_id):
+    try:
+        deleted = manager.delete(experiment_id)
+    except NoRoom as e:
+        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(e)) from None
+    if not deleted:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

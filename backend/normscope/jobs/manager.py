@@ -131,8 +131,11 @@ class JobManager:
         for w in workers:
             w.process.join(timeout=5)
         for eid in list(self._running) + list(self._queue):
-            self.store.set_status(eid, "interrupted", error="the server stopped while it ran")
-            self.store.end_unfinished_runs(eid, "interrupted")
+            try:
+                self.store.set_status(eid, "interrupted", error="the server stopped while it ran")
+                self.store.end_unfinished_runs(eid, "interrupted")
+            except StoreFull as e:  # the next start marks it interrupted instead
+                log.error("experiment %s: could not record the stop: %s", eid, e)
         self._running.clear()
         self._queue.clear()
 
@@ -179,13 +182,16 @@ class JobManager:
                 f"{len(self._running)} experiments are training and {len(self._queue)} are queued, the most "
                 "the server holds (NORMSCOPE_MAX_QUEUED); cancel one or launch again when one has finished"
             )
-        if not self.store.has_room():
+        if (full := self.store.no_room()) is not None:
             raise NoRoom(
-                f"{self.store.limit_message()}: delete experiments or prune old ones "
-                "(normscope prune --older-than 30d) before launching another"
+                f"{full}: delete experiments or prune old ones (normscope prune --older-than 30d) "
+                "before launching another"
             )
         eid = uuid.uuid4().hex[:12]
-        experiment = self.store.create(eid, spec)
+        try:
+            experiment = self.store.create(eid, spec)
+        except StoreFull as e:  # the disk itself is full
+            raise NoRoom(f"{e}: free space there, or delete experiments, before launching another") from e
         self._queue.append(eid)
         self._schedule()
         return self.store.get(eid) or experiment
@@ -252,8 +258,15 @@ class JobManager:
         return self.store.get(experiment_id) or experiment
 
     def delete(self, experiment_id: str) -> bool:
-        """Stops its worker, deletes it and its frames, and tells its viewers before closing their sockets."""
+        """Deletes it and its frames, stops its worker, and tells its viewers before closing their sockets.
+        On a full disk (SQLite needs room even to delete) it raises NoRoom and changes nothing."""
         self._on_loop()
+        experiment = self.store.get(experiment_id)
+        try:
+            if experiment is None or not self.store.delete(experiment_id):
+                return False
+        except StoreFull as e:
+            raise NoRoom(f"{e}: not even a deletion can be written; free space on that disk first") from e
         worker = self._running.pop(experiment_id, None)
         if worker is not None:
             worker.discarded = True
@@ -261,9 +274,6 @@ class JobManager:
                 worker.process.kill()
         if experiment_id in self._queue:
             self._queue.remove(experiment_id)
-        experiment = self.store.get(experiment_id)
-        if experiment is None or not self.store.delete(experiment_id):
-            return False
         if experiment.status not in TERMINAL:
             runs = [r.model_copy(update={"status": "cancelled"}) for r in experiment.runs]
             final = StatusMessage(status="cancelled", step=experiment.step, runs=runs, error=DELETED_ERROR)

@@ -2,9 +2,10 @@
 went to the viewers, so history is served and replayed without re-encoding."""
 
 import json
+import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +47,9 @@ class StoreFull(Exception):
     """A write found the store full: its size limit reached, or the disk itself full (SQLITE_FULL)."""
 
 
+RESERVE_BYTES = 2**20  # kept on disk beside the database and given up to record statuses when it is full
+
+
 def headroom(max_bytes: int) -> int:
     """Room kept above the frames' limit for statuses and new experiments' records: 1% or 1 MiB."""
     return max(2**20, max_bytes // 100)
@@ -56,12 +60,15 @@ class Store:
 
     With max_bytes, frames stop at that size, and SQLite itself refuses to grow the file past it plus a
     headroom for statuses (max_page_count): such a write fails as on a full disk, and either way what is
-    already stored stays readable."""
+    already stored stays readable. When the disk itself fills, a reserve file beside the database is given
+    up so that the statuses saying so can still be written."""
 
     def __init__(self, path: Path, max_bytes: int | None = None) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self.max_bytes = max_bytes
+        self.reserve = path.with_name(path.name + ".reserve")
+        self._make_reserve()
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._lock = threading.Lock()
         self._db.execute("PRAGMA journal_mode=WAL")  # outside a transaction, as SQLite requires
@@ -79,13 +86,13 @@ class Store:
             self._db.execute("BEGIN")
             try:
                 yield self._db
+                self._db.execute("COMMIT")  # in WAL mode the write happens here: a full disk fails here
             except BaseException as e:
                 if self._db.in_transaction:  # SQLite rolls back by itself on some errors (SQLITE_FULL)
                     self._db.execute("ROLLBACK")
                 if isinstance(e, sqlite3.OperationalError) and "full" in str(e):  # SQLITE_FULL
                     raise StoreFull(self._full_message()) from e
                 raise
-            self._db.execute("COMMIT")
 
     def _full_message(self) -> str:
         if self.max_bytes is not None and self._used() + headroom(self.max_bytes) >= self.max_bytes:
@@ -106,9 +113,34 @@ class Store:
         with self._lock:
             return self._used()
 
-    def has_room(self) -> bool:
-        """Room for a new experiment: the frames' limit is not within a headroom of being reached."""
-        return self.max_bytes is None or self.used_bytes() <= self.max_bytes - headroom(self.max_bytes)
+    def no_room(self) -> str | None:
+        """Why a new experiment would not fit, or None: the frames' limit is within a headroom of being
+        reached, or the disk has no room for the reserve (given up when it filled, made again once freed)."""
+        if not self._make_reserve():
+            return f"the disk holding {self.path} is full"
+        if self.max_bytes is not None and self.used_bytes() > self.max_bytes - headroom(self.max_bytes):
+            return self.limit_message()
+        return None
+
+    def _make_reserve(self) -> bool:
+        try:
+            if not self.reserve.exists():
+                with self.reserve.open("wb") as f:
+                    os.posix_fallocate(f.fileno(), 0, RESERVE_BYTES)
+            return True
+        except OSError:  # no room for it: the disk is full
+            self.reserve.unlink(missing_ok=True)
+            return False
+
+    def _recording(self, write: Callable[[], None]) -> None:
+        """A status write that must land: on a full disk the reserve is given up for it, once."""
+        try:
+            write()
+        except StoreFull:
+            if not self.reserve.exists():
+                raise
+            self.reserve.unlink()
+            write()
 
     def close(self) -> None:
         with self._lock:
@@ -163,25 +195,32 @@ class Store:
         run_statuses: list[str] | None = None,
         error: str | None = None,
     ) -> None:
-        with self._tx() as db:
-            db.execute(
-                "UPDATE experiments SET status = ?, step = COALESCE(?, step), error = COALESCE(?, error) "
-                "WHERE id = ?",
-                (status, step, error, experiment_id),
-            )
-            if run_statuses is not None:
-                db.executemany(
-                    "UPDATE runs SET status = ? WHERE experiment_id = ? AND idx = ?",
-                    [(s, experiment_id, i) for i, s in enumerate(run_statuses)],
+        def write() -> None:
+            with self._tx() as db:
+                db.execute(
+                    "UPDATE experiments SET status = ?, step = COALESCE(?, step), error = COALESCE(?, error) "
+                    "WHERE id = ?",
+                    (status, step, error, experiment_id),
                 )
+                if run_statuses is not None:
+                    db.executemany(
+                        "UPDATE runs SET status = ? WHERE experiment_id = ? AND idx = ?",
+                        [(s, experiment_id, i) for i, s in enumerate(run_statuses)],
+                    )
+
+        self._recording(write)
 
     def end_unfinished_runs(self, experiment_id: str, status: str) -> None:
         """Runs still queued or running when their experiment ends take its terminal status."""
-        with self._tx() as db:
-            db.execute(
-                "UPDATE runs SET status = ? WHERE experiment_id = ? AND status IN ('queued', 'running')",
-                (status, experiment_id),
-            )
+
+        def write() -> None:
+            with self._tx() as db:
+                db.execute(
+                    "UPDATE runs SET status = ? WHERE experiment_id = ? AND status IN ('queued', 'running')",
+                    (status, experiment_id),
+                )
+
+        self._recording(write)
 
     def mark_interrupted(self) -> list[str]:
         """At start-up: whatever was queued, running or paused when the server stopped is interrupted."""
