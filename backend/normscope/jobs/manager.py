@@ -161,17 +161,9 @@ class JobManager:
         ).start()
         return worker
 
-    def worker_pid(self, experiment_id: str) -> int | None:
-        w = self._running.get(experiment_id)
-        return w.process.pid if w else None
-
     @property
     def spare_ready(self) -> bool:
         return self._spare is not None and self._spare.ready.is_set()
-
-    @property
-    def running_count(self) -> int:
-        return len(self._running)
 
     # launching and controls (event loop) -------------------------------------------------------------
     def launch(self, spec: ExperimentSpec) -> Experiment:

@@ -1,6 +1,6 @@
 import asyncio
 
-from normscope.realtime import Hub, Message, Subscriber
+from normscope.realtime import Hub, HubFull, Message, Subscriber
 
 
 def test_full_queue_drops_the_oldest_frame_never_a_status():
@@ -47,3 +47,43 @@ def test_get_waits_for_a_message():
             return (await asyncio.wait_for(sub.get(), 2)).text
 
     assert asyncio.run(main()) == "late"
+
+
+def test_replies_wait_one_of_each_kind_so_a_client_that_never_reads_costs_nothing():
+    async def main() -> None:
+        sub = Subscriber(maxlen=4)
+        for _ in range(1000):
+            sub.reply("error", "bad message")
+        sub.reply("pong", "pong")
+        assert [m.text for m in sub._queue] == ["bad message", "pong"] and sub.replies_dropped == 999
+        assert (await sub.get()).text == "bad message"
+        assert sub.reply("error", "again")  # once sent, the next one of that kind may wait again
+
+    asyncio.run(main())
+
+
+def test_close_comes_after_what_is_queued():
+    async def main() -> None:
+        hub = Hub()
+        async with hub.subscribe("t") as sub:
+            hub.publish("t", "last status", droppable=False)
+            assert hub.close_topic("t", 4410, "experiment deleted") == 1
+            assert (await sub.get()).text == "last status"
+            assert (await sub.get()).close == (4410, "experiment deleted")
+
+    asyncio.run(main())
+
+
+def test_the_subscriber_limit_counts_every_topic():
+    async def main() -> None:
+        hub = Hub()
+        async with hub.subscribe("a", limit=2), hub.subscribe("b", limit=2):
+            try:
+                async with hub.subscribe("c", limit=2):
+                    raise AssertionError("a third subscriber got in")
+            except HubFull:
+                pass
+            assert hub.subscriber_count() == 2
+        assert hub.subscriber_count() == 0
+
+    asyncio.run(main())
