@@ -164,3 +164,13 @@ def test_a_full_disk_fails_the_run_and_the_server_goes_on_serving_what_it_stored
     finally:
         server.stop()
     assert "Traceback" not in server.log.read_text()
+
+
+def test_a_boolean_where_the_schema_says_number_is_refused(server: Server):
+    """The fuzzer's second ST201: {"action": "pace", "steps_per_second": true} was taken as 1 step/s."""
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=10)).json()["id"]
+        r = c.post(f"/api/experiments/{eid}/control", json={"action": "pace", "steps_per_second": True})
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "steps_per_second"]
+        r = c.post("/api/experiments", json=tiny_spec(batch_size=True))
+        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "batch_size"]

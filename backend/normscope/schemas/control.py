@@ -8,7 +8,7 @@ Action = Literal["pause", "resume", "step", "cancel", "pace"]
 
 
 class ControlCommand(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # `true` is not a pace (the fuzzer's ST201)
 
     action: Action
     steps_per_second: float | None = Field(

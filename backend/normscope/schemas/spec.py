@@ -4,7 +4,7 @@ import itertools
 import math
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 DatasetName = Literal["digits", "breast_cancer", "wine", "spirals", "blobs", "idx"]
 IMAGE_DATASETS = frozenset({"digits", "idx"})
@@ -23,16 +23,15 @@ MAX_FRAMES = 20_000
 
 
 class Strict(BaseModel):
-    """No unknown fields; booleans are JSON booleans (0.0 is not false), as the schema says."""
+    """No unknown fields, and each field takes the JSON type its schema states: no `true` for a number, no
+    0.0 for a boolean, no "5" for an integer (what lax coercion let through, found by the fuzzer)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class DatasetSpec(Strict):
     name: DatasetName = "digits"
-    standardize: StrictBool = Field(
-        True, description="Scale features to zero mean, unit variance (train split)."
-    )
+    standardize: bool = Field(True, description="Scale features to zero mean, unit variance (train split).")
     val_fraction: float = Field(0.2, ge=0.05, le=0.5)
     n_samples: int = Field(
         3000, ge=50, le=100_000, description="Synthetic sets: samples drawn; idx: the most samples read."
@@ -97,9 +96,7 @@ class VariantSpec(Strict):
     placement: Placement = "before"
     lr: float | None = Field(None, gt=0, le=1000)
     batch_size: int | None = Field(None, ge=2, le=8192)
-    standardize: StrictBool | None = Field(
-        None, description="Overrides dataset.standardize for this variant."
-    )
+    standardize: bool | None = Field(None, description="Overrides dataset.standardize for this variant.")
     init: Init | None = Field(None, description="Overrides model.init for this variant.")
     bn_momentum: float | None = Field(None, gt=0, le=1, description="BatchNorm running-average momentum.")
 
@@ -124,7 +121,7 @@ class ProbeSpec(Strict):
         max_length=8,
         description="Step sizes the landscape probe tries along the gradient, as multiples of the run's lr.",
     )
-    batch_dependence: StrictBool = Field(
+    batch_dependence: bool = Field(
         False,
         description="At each validation, how often a BN run's train-mode prediction of an example changes "
         "with its batch companions.",
