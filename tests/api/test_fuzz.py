@@ -18,7 +18,7 @@ FUZZ_S = 60
 SEED = os.environ.get("FUZZ_SEED", "20261124")
 
 
-def test_the_fuzzer_finds_no_5xx_no_undocumented_status_and_no_response_off_its_schema(own_server):
+def test_the_fuzzer_finds_no_5xx_no_undocumented_status_and_no_response_off_its_schema(own_server, tmp_path):
     server = own_server(NORMSCOPE_MAX_RUNNING="1", NORMSCOPE_MAX_QUEUED="3")
     st = Path(sys.executable).with_name("st")
     r = subprocess.run(
@@ -29,6 +29,7 @@ def test_the_fuzzer_finds_no_5xx_no_undocumented_status_and_no_response_off_its_
         capture_output=True,
         text=True,
         timeout=FUZZ_S + 120,
+        cwd=tmp_path,  # its cache folder goes there, not into the checkout
     )  # fmt: skip
     print(r.stdout[-3000:])
     assert r.returncode == 0, r.stdout[-12000:] + r.stderr[-2000:]
