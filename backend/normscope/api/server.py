@@ -9,23 +9,23 @@ import uvicorn
 from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
 
 from normscope.api.app import create_app
+from normscope.api.ws import TOO_MANY
 from normscope.config import Settings
 
 WS_MAX_BYTES = 64 * 1024  # inbound websocket messages: viewers only ever send tiny pings
 WS_CLOSE_TIMEOUT_S = 1.0  # how long a closing handshake waits for the client's reply (the library's: 10 s)
-POLICY_VIOLATION = 1008
 
 
 class ViewerProtocol(WebSocketProtocol):
-    """uvicorn's websockets protocol with a short closing handshake; a client closed for a policy violation
-    (flooding) is not read any further, so what it keeps sending costs the loop nothing."""
+    """uvicorn's websockets protocol with a short closing handshake; a client closed for flooding (1008) is
+    not read any further, so what it keeps sending costs the loop nothing."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.close_timeout = WS_CLOSE_TIMEOUT_S
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
-        if code == POLICY_VIOLATION:
+        if code == TOO_MANY[0]:
             self.transport.pause_reading()
         await super().close(code, reason)
 

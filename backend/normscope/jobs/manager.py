@@ -267,8 +267,7 @@ class JobManager:
         if experiment_id in self._queue:
             self._queue.remove(experiment_id)
         if experiment.status not in TERMINAL:
-            runs = [r.model_copy(update={"status": "cancelled"}) for r in experiment.runs]
-            final = StatusMessage(status="cancelled", step=experiment.step, runs=runs, error=DELETED_ERROR)
+            final = _final_status(experiment, "cancelled", DELETED_ERROR)
             self.hub.publish(experiment_id, final.model_dump_json(), droppable=False)
         self.hub.close_topic(experiment_id, *DELETED_CLOSE)
         self._schedule()
@@ -284,11 +283,7 @@ class JobManager:
             )
         e = self.store.get(experiment_id)
         if e is not None:  # what was meant, whether or not the store could keep it
-            runs = [
-                r.model_copy(update={"status": status}) if r.status in ("queued", "running") else r
-                for r in e.runs
-            ]
-            msg = StatusMessage(status=status, step=e.step, runs=runs, error=error or e.error)
+            msg = _final_status(e, status, error or e.error)
             self.hub.publish(experiment_id, msg.model_dump_json(), droppable=False)
 
     # worker events (reader thread) -------------------------------------------------------------------
@@ -404,6 +399,14 @@ class JobManager:
     def _respawn_spare(self) -> None:
         self._respawn = None
         self._ensure_spare()
+
+
+def _final_status(e: Experiment, status: str, error: str | None) -> StatusMessage:
+    """An experiment's last status: runs still queued or running take it, as end_unfinished_runs stores."""
+    runs = [
+        r.model_copy(update={"status": status}) if r.status in ("queued", "running") else r for r in e.runs
+    ]
+    return StatusMessage(status=status, step=e.step, runs=runs, error=error)
 
 
 def _death_reason(exitcode: int | None) -> str:

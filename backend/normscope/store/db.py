@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from normscope.schemas import Experiment, ExperimentSpec, FoldResult, LayerInfo, RunInfo
+from normscope.schemas import TERMINAL, Experiment, ExperimentSpec, FoldResult, LayerInfo, RunInfo
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -95,8 +95,12 @@ class Store:
                 raise
 
     def _full_message(self) -> str:
-        if self.max_bytes is not None and self._used() + headroom(self.max_bytes) >= self.max_bytes:
+        """SQLITE_FULL: the page limit (only reachable once frames are at max_bytes), or the disk itself."""
+        if self.max_bytes is not None and self._used() >= self.max_bytes:
             return self.limit_message()
+        return self.disk_full_message()
+
+    def disk_full_message(self) -> str:
         return f"the disk holding {self.path} is full"
 
     def limit_message(self) -> str:
@@ -117,7 +121,7 @@ class Store:
         """Why a new experiment would not fit, or None: the frames' limit is within a headroom of being
         reached, or the disk has no room for the reserve (given up when it filled, made again once freed)."""
         if not self._make_reserve():
-            return f"the disk holding {self.path} is full"
+            return self.disk_full_message()
         if self.max_bytes is not None and self.used_bytes() > self.max_bytes - headroom(self.max_bytes):
             return self.limit_message()
         return None
@@ -252,11 +256,11 @@ class Store:
     def finished_before(self, cutoff: datetime) -> list[str]:
         """Experiments in a terminal status created before the cutoff, oldest first (what prune removes)."""
         with self._lock:
-            marks = ",".join("?" * len(_ENDED))
+            marks = ",".join("?" * len(TERMINAL))
             rows = self._db.execute(
                 f"SELECT id FROM experiments WHERE created_at < ? AND status IN ({marks}) "
                 "ORDER BY created_at",
-                (cutoff.isoformat(), *_ENDED),
+                (cutoff.isoformat(), *sorted(TERMINAL)),
             ).fetchall()
         return [r[0] for r in rows]
 
@@ -341,7 +345,6 @@ class Store:
 
 
 _LIVE = ("queued", "running", "paused")
-_ENDED = ("done", "cancelled", "failed", "interrupted")
 
 
 def _experiment(row: tuple, runs: list[tuple]) -> Experiment:
