@@ -39,9 +39,9 @@ def wide_relu_spec() -> ExperimentSpec:
 
 
 def random_784(n: int = 6000) -> Dataset:
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(n, 784))
-    y = rng.integers(0, 10, n)
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 784, generator=gen)
+    y = torch.randint(0, 10, (n,), generator=gen)
     return Dataset(x[:5000], y[:5000], x[5000:], y[5000:], n_classes=10, image_shape=None)
 
 

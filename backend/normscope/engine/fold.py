@@ -4,14 +4,14 @@ In eval mode BN is an affine map per channel, y = s·x + t with s = γ/√(runni
 t = β − running_mean·s. Before the activation it folds into the preceding layer (W' = s·W, b' = s·b + t);
 after the activation it folds into the next one (W' = W·s, b' = b + W·t), which is exact for a linear next
 layer and for global average pooling, but not for a padded convolution (the zero padding is not shifted
-by t), so such a BN is kept."""
+by t), nor across a max pool or a residual join (VGG, ResNet), so such a BN is kept."""
 
 import copy
 
 import torch
 from torch import nn
 
-from normscope.engine.models import BatchNorm, Block, Net, batchnorm_layers
+from normscope.engine.models import BatchNorm, Block, ProbedNet, batchnorm_layers
 from normscope.schemas import FoldResult
 
 
@@ -34,10 +34,10 @@ def _with_bias(layer: nn.Linear | nn.Conv2d) -> torch.Tensor:
 
 
 @torch.no_grad()
-def fold_batchnorm(model: Net) -> tuple[Net, int]:
+def fold_batchnorm(model: ProbedNet) -> tuple[ProbedNet, int]:
     """An eval-mode copy of the model with its BN layers folded away; also how many BN layers were kept."""
     folded = copy.deepcopy(model).eval()
-    blocks: list[Block] = list(folded.blocks.values())
+    blocks: list[Block] = list(folded.layers().values())
     kept = 0
     for i, block in enumerate(blocks):
         if not isinstance(block.norm, BatchNorm):
@@ -51,7 +51,7 @@ def fold_batchnorm(model: Net) -> tuple[Net, int]:
             bias.copy_(bias * s + t)
         else:
             nxt = blocks[i + 1].linear
-            if isinstance(nxt, nn.Conv2d):
+            if not folded.sequential or isinstance(nxt, nn.Conv2d):
                 kept += 1  # the next conv's zero padding would not see the shift: not exact, so not folded
                 continue
             bias = _with_bias(nxt)
@@ -68,7 +68,7 @@ def count_layers(model: nn.Module) -> int:
 
 
 @torch.no_grad()
-def fold_report(index: int, label: str, model: Net, x: torch.Tensor) -> FoldResult:
+def fold_report(index: int, label: str, model: ProbedNet, x: torch.Tensor) -> FoldResult:
     """Fold a run's model and compare it with the original in eval mode on the given inputs."""
     was_training = model.training
     model.eval()

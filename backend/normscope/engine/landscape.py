@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from normscope.engine.evaluate import frozen_bn_stats
-from normscope.engine.models import Net
+from normscope.engine.models import ProbedNet
 from normscope.engine.probe import finite
 from normscope.schemas import CovariateShift, Landscape
 
@@ -29,12 +29,12 @@ def _norm(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
 class LandscapeProbe:
     """Call before_step() after backward, after_step() after the optimizer step, then pack() for the frame."""
 
-    def __init__(self, model: Net, lr: float, multipliers: Sequence[float]) -> None:
+    def __init__(self, model: ProbedNet, lr: float, multipliers: Sequence[float]) -> None:
         self.model = model
         self.etas = [lr * m for m in multipliers]
         self.params = [p for p in model.parameters() if p.requires_grad]
         index = {id(p): i for i, p in enumerate(self.params)}
-        blocks = list(model.blocks.values())
+        blocks = list(model.layers().values())
         self.block_params = [[index[id(p)] for p in b.parameters()] for b in blocks]
         self.weight_index = [index[id(b.linear.weight)] for b in blocks]
         self._w0: list[torch.Tensor] = []

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from normscope.engine.models import BatchNorm, Net
+from normscope.engine.models import BatchNorm, ProbedNet
 from normscope.schemas import TAP_ORDER, BNStats, LayerInfo, LayerStats, Summary, Tap, TapStats
 from normscope.schemas.spec import Activation
 
@@ -73,14 +73,15 @@ class _Group:
 
 
 class Probe:
-    """Watches one Net: inside attached(), arm() before a sampled forward, pack() after the step."""
+    """Watches one model: inside attached(), arm() before a sampled forward, pack() after the step."""
 
-    def __init__(self, model: Net, activation: Activation, bins: int) -> None:
+    def __init__(self, model: ProbedNet, activation: Activation, bins: int) -> None:
         self.model = model
         self.activation = activation
         self.bins = bins
-        self.layer_names = list(model.blocks.keys())
-        self.blocks = list(model.blocks.values())
+        layers = model.layers()
+        self.layer_names = list(layers)
+        self.blocks = list(layers.values())
         self.layer_taps: list[list[Tap]] = [self._taps_of(b) for b in self.blocks]
         self.armed = False
         self._captured: dict[tuple[int, Tap], torch.Tensor] = {}
@@ -255,6 +256,7 @@ class Probe:
         bn = self.blocks[i].norm
         x = self._norm_inputs[i]
         dims = [0, *range(2, x.dim())]  # per channel: over the batch and, for convs, the pixels
+        x = x.float()  # under bf16 autocast the input is bf16: its sums are not precise enough
         vecs = [x.mean(dim=dims), (x * x).mean(dim=dims), bn.running_mean, bn.running_var, bn.weight, bn.bias]
         return torch.stack([v.detach() for v in vecs]).double().reshape(-1)
 

@@ -12,11 +12,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from normscope.engine.data import BatchSampler, Dataset, load_dataset
+from normscope.engine.data import BatchSampler, DataRoot, Dataset, crop_flip, load_dataset
 from normscope.engine.evaluate import batch_dependence, evaluate, frozen_bn_stats, has_batchnorm
 from normscope.engine.fold import fold_report
 from normscope.engine.landscape import LandscapeProbe
-from normscope.engine.models import Net, build_model
+from normscope.engine.models import ProbedNet, build_model
 from normscope.engine.probe import Probe, finite, tap_range
 from normscope.schemas import (
     TAP_ORDER,
@@ -46,7 +46,7 @@ class Run:
 
     index: int
     label: str
-    model: Net
+    model: ProbedNet
     optimizer: torch.optim.Optimizer
     probe: Probe
     batch_size: int
@@ -79,6 +79,8 @@ class Trainer:
         control: ControlSource | None = None,
         dataset: Dataset | None = None,
         on_folds: FoldSink | None = None,
+        data_root: DataRoot | None = None,
+        channels_last: bool | None = None,
     ) -> None:
         self.spec = spec
         self.device = torch.device(device)
@@ -87,7 +89,12 @@ class Trainer:
         self.on_folds = on_folds
         self.control = control or (lambda timeout: None)
         torch.manual_seed(spec.seed)
-        self.dataset = dataset or load_dataset(spec.dataset, spec.seed)
+        self.dataset = dataset or load_dataset(spec.dataset, spec.seed, data_root)
+        conv = spec.model.kind != "mlp"
+        # channels-last is what cuDNN's fastest conv kernels read; on a CPU it only adds copies
+        self.channels_last = conv and (self.device.type == "cuda" if channels_last is None else channels_last)
+        self.augment = spec.dataset.augmented and self.dataset.pixels
+        self.autocast = spec.precision == "bf16"
         self.step = 0
         self.status = "running"
         self.paused = False
@@ -98,14 +105,18 @@ class Trainer:
         self.runs = [self._build_run(i) for i in range(len(spec.variants))]
         n_train = len(self.dataset.y_train)
         self.samplers = {
-            b: BatchSampler(n_train, b, spec.seed, self.device)
+            b: BatchSampler(n_train, b, spec.seed, self.device, self.augment)
             for b in sorted({r.batch_size for r in self.runs})
         }
         self._layers = self._calibrate()
 
     def _build_run(self, i: int) -> Run:
         d = self.dataset
-        model = build_model(self.spec, i, d.n_features, d.n_classes, d.image_shape).to(self.device)
+        standardize = self.spec.variant_standardize(i)
+        model = build_model(self.spec, i, d.input_shape(standardize)).to(self.device)
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+            model.input.channels_last = True
         lr = self.spec.variant_lr(i)
         probe_spec = self.spec.probe
         return Run(
@@ -115,7 +126,7 @@ class Trainer:
             optimizer=make_optimizer(self.spec, model, lr),
             probe=Probe(model, self.spec.model.activation, probe_spec.bins),
             batch_size=self.spec.variant_batch_size(i),
-            data=d.tensors(self.spec.variant_standardize(i), self.device),
+            data=d.tensors(standardize, self.device),
             correct=torch.zeros((), dtype=torch.long, device=self.device),
             landscape=(
                 LandscapeProbe(model, lr, probe_spec.landscape_steps) if probe_spec.landscape_every else None
@@ -248,12 +259,16 @@ class Trainer:
         n = self.spec.probe.landscape_every
         return n > 0 and (self.samples + 1) % n == 0
 
-    def _train_step(self, run: Run, idx: torch.Tensor, sampled: bool, landscape: bool = False) -> None:
-        x, y = run.data[0][idx], run.data[1][idx]
+    def _train_step(self, run: Run, batch: torch.Tensor, sampled: bool, landscape: bool = False) -> None:
+        if self.augment:  # (batch, 4): index, then the crop and flip of that position in the epoch
+            x, y = crop_flip(run.data[0][batch[:, 0]], batch[:, 1:]), run.data[1][batch[:, 0]]
+        else:
+            x, y = run.data[0][batch], run.data[1][batch]
         if sampled:
             run.probe.arm()
-        out = run.model(x)
-        loss = F.cross_entropy(out, y)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            out = run.model(x)
+            loss = F.cross_entropy(out, y)
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if sampled:

@@ -6,8 +6,35 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-DatasetName = Literal["digits", "breast_cancer", "wine", "spirals", "blobs", "idx"]
-IMAGE_DATASETS = frozenset({"digits", "idx"})
+from normscope.schemas.architectures import (
+    DEFAULT_DEPTH,
+    DEFAULT_WIDTH,
+    RESNET_DEPTHS,
+    VGG_STAGES,
+    conv_weights,
+)
+
+DatasetName = Literal[
+    "digits",
+    "breast_cancer",
+    "wine",
+    "spirals",
+    "blobs",
+    "idx",
+    "mnist",
+    "fashion_mnist",
+    "cifar10",
+    "cifar100",
+    "shapes",
+]
+# Sets read from their distributed files, which use the official test split for validation.
+FILE_DATASETS = frozenset({"mnist", "fashion_mnist", "cifar10", "cifar100"})
+IMAGE_DATASETS = frozenset({"digits", "idx", "shapes"}) | FILE_DATASETS
+# Augmented by default: the CIFAR sets, where crop and flip are the standard recipe.
+AUGMENTED_BY_DEFAULT = frozenset({"cifar10", "cifar100"})
+DEFAULT_SAMPLES = {"shapes": 6000}  # synthetic sets otherwise draw 3000; file sets read all
+ModelKind = Literal["mlp", "cnn", "vgg", "resnet"]
+Precision = Literal["fp32", "bf16"]
 Activation = Literal["sigmoid", "tanh", "relu"]
 Init = Literal["default", "gaussian", "xavier", "he"]
 Norm = Literal["none", "batch", "layer"]
@@ -18,6 +45,8 @@ MAX_DEPTH = 32
 MAX_VARIANTS = 16
 # Hidden-to-hidden weights summed over variants: keeps one launch within a CPU machine's memory and patience.
 MAX_TOTAL_WEIGHTS = 50_000_000
+# Conv weights summed over variants: room for a VGG-16 trained three ways, as the cifar-vgg lesson does.
+MAX_CONV_WEIGHTS = 150_000_000
 # Frames one experiment stores (a lesson's frame is ~10 KB): bounds its storage whatever steps and every say.
 MAX_FRAMES = 20_000
 
@@ -33,8 +62,12 @@ class DatasetSpec(Strict):
     name: DatasetName = "digits"
     standardize: bool = Field(True, description="Scale features to zero mean, unit variance (train split).")
     val_fraction: float = Field(0.2, ge=0.05, le=0.5)
-    n_samples: int = Field(
-        3000, ge=50, le=100_000, description="Synthetic sets: samples drawn; idx: the most samples read."
+    n_samples: int | None = Field(
+        None,
+        ge=50,
+        le=100_000,
+        description="Synthetic sets: samples drawn (3000; shapes 6000); file sets: the most training samples "
+        "read (all).",
     )
     n_classes: int = Field(3, ge=2, le=10, description="Synthetic sets only.")
     n_features: int = Field(2, ge=2, le=256, description="blobs only.")
@@ -47,9 +80,20 @@ class DatasetSpec(Strict):
         max_length=1024,
         description="idx only: folder with train-images-idx3-ubyte and train-labels-idx1-ubyte (.gz too).",
     )
+    augment: bool | None = Field(
+        None,
+        description="Random crop (4-pixel padding) and horizontal flip of each training image, on the "
+        "device; default on for CIFAR.",
+    )
+
+    @property
+    def augmented(self) -> bool:
+        return self.name in AUGMENTED_BY_DEFAULT if self.augment is None else self.augment
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if self.augment and self.name not in IMAGE_DATASETS:
+            raise ValueError(f"augment applies to image datasets, not '{self.name}'")
         if self.name == "idx" and not self.path:
             raise ValueError("dataset 'idx' needs a 'path' to a folder with MNIST-format files")
         if self.feature_scales is not None:
@@ -64,7 +108,20 @@ class DatasetSpec(Strict):
 
 
 class ModelSpec(Strict):
-    kind: Literal["mlp", "cnn"] = "mlp"
+    kind: ModelKind = "mlp"
+    depth: int | None = Field(None, description="vgg: 11, 13 or 16 (11); resnet: 20, 32, 44 or 56 (20).")
+    width: int | None = Field(
+        None,
+        ge=1,
+        le=512,
+        description="vgg, resnet: channels of the first stage, doubling per stage (64; 16).",
+    )
+    residual_init: Literal["skipinit", "standard"] = Field(
+        "skipinit",
+        description="resnet variants without a norm: 'skipinit' scales each residual branch by a learnable "
+        "scalar that starts at 0 (De & Smith 2020), so the deep plain net starts as a shallow one and "
+        "trains.",
+    )
     hidden: list[Annotated[int, Field(ge=1, le=MAX_WIDTH)]] = Field(
         default_factory=lambda: [100, 100, 100],
         min_length=1,
@@ -74,6 +131,26 @@ class ModelSpec(Strict):
     activation: Activation = "sigmoid"
     init: Init = "default"
     init_std: float = Field(0.1, gt=0, le=10, description="Standard deviation of the 'gaussian' init.")
+
+    @property
+    def arch_depth(self) -> int:
+        return self.depth or DEFAULT_DEPTH[self.kind]
+
+    @property
+    def arch_width(self) -> int:
+        return self.width or DEFAULT_WIDTH[self.kind]
+
+    @model_validator(mode="after")
+    def _shape(self) -> Self:
+        allowed = {"vgg": tuple(VGG_STAGES), "resnet": RESNET_DEPTHS}.get(self.kind)
+        if allowed is None:
+            if self.depth is not None or self.width is not None:
+                raise ValueError(f"depth and width apply to vgg and resnet; model '{self.kind}' uses hidden")
+        elif self.depth is not None and self.depth not in allowed:
+            raise ValueError(
+                f"{self.kind} depth must be one of {', '.join(map(str, allowed))}, not {self.depth}"
+            )
+        return self
 
 
 class OptimizerSpec(Strict):
@@ -135,6 +212,9 @@ class ExperimentSpec(Strict):
     optimizer: OptimizerSpec = Field(default_factory=OptimizerSpec)
     batch_size: int = Field(60, ge=2, le=8192)
     steps: int = Field(1000, ge=1, le=1_000_000)
+    precision: Precision = Field(
+        "fp32", description="bf16: autocast for matmuls and convs; BN statistics and the weights stay fp32."
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1)
     variants: list[VariantSpec] = Field(
         default_factory=lambda: [VariantSpec(label="plain"), VariantSpec(label="BN", norm="batch")],
@@ -148,10 +228,10 @@ class ExperimentSpec(Strict):
         labels = [v.label for v in self.variants]
         if len(set(labels)) != len(labels):
             raise ValueError(f"variant labels must be unique, got {labels}")
-        if self.model.kind == "cnn" and self.dataset.name not in IMAGE_DATASETS:
+        if self.model.kind != "mlp" and self.dataset.name not in IMAGE_DATASETS:
             raise ValueError(
-                f"model kind 'cnn' needs an image dataset ({', '.join(sorted(IMAGE_DATASETS))}), "
-                f"not '{self.dataset.name}'"
+                f"model kind '{self.model.kind}' needs an image dataset "
+                f"({', '.join(sorted(IMAGE_DATASETS))}), not '{self.dataset.name}'"
             )
         frames = math.ceil(self.steps / self.probe.every)  # the last step always sends one
         if frames > MAX_FRAMES:
@@ -160,8 +240,16 @@ class ExperimentSpec(Strict):
                 f"{self.steps:,} steps sampled every {self.probe.every} make {frames:,} frames; "
                 f"an experiment keeps at most {MAX_FRAMES:,}: set probe.every to {every} or more"
             )
-        h = self.model.hidden
-        weights = sum(a * b for a, b in itertools.pairwise(h)) * len(self.variants)
+        m = self.model
+        if m.kind in ("vgg", "resnet"):
+            convs = conv_weights(m.kind, m.arch_depth, m.arch_width) * len(self.variants)
+            if convs > MAX_CONV_WEIGHTS:
+                raise ValueError(
+                    f"the variants hold {convs:,} conv weights together; the limit is {MAX_CONV_WEIGHTS:,} "
+                    "(use a smaller depth or width, or fewer variants)"
+                )
+            return self
+        weights = sum(a * b for a, b in itertools.pairwise(m.hidden)) * len(self.variants)
         if weights > MAX_TOTAL_WEIGHTS:
             raise ValueError(
                 f"the variants hold {weights:,} hidden-to-hidden weights together; the limit is "

@@ -53,7 +53,7 @@ def test_idx_folder_plain_and_gzipped(tmp_path):
     write_idx(tmp_path / "train-labels-idx1-ubyte", labels, gz=True)
     assert np.array_equal(read_idx(tmp_path / "train-images-idx3-ubyte"), images)
     d = load_dataset(DatasetSpec(name="idx", path=str(tmp_path), n_samples=50), seed=0)
-    assert d.image_shape == (6, 5) and d.n_features == 30 and d.n_classes == 4
+    assert d.image_shape == (1, 6, 5) and d.n_features == 30 and d.n_classes == 4
     assert d.x_train.max() <= 1.0
 
 

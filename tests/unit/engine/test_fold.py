@@ -19,7 +19,7 @@ def trained_model(kind: str, placement: str) -> tuple[nn.Module, torch.Tensor]:
     data = load_dataset(spec.dataset, spec.seed)
     x, y, xv, _ = data.tensors(True, torch.device("cpu"))
     torch.manual_seed(0)
-    model = build_model(spec, 0, x.shape[1], data.n_classes, data.image_shape)
+    model = build_model(spec, 0, data.input_shape(True))
     opt = torch.optim.SGD(model.parameters(), lr=0.2)
     for s in range(0, 600, 60):
         loss = nn.functional.cross_entropy(model(x[s : s + 60]), y[s : s + 60])

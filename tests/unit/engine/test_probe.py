@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from normscope.engine.models import build_model
+from normscope.engine.models import InputShape, build_model
 from normscope.engine.probe import QUANTILES, Probe, nice_ceil, tap_range
 from normscope.schemas import ExperimentSpec
 
@@ -23,7 +23,7 @@ def _spec(activation: str, norm: str, placement: str = "before", kind: str = "ml
 
 def _probe_one_step(spec: ExperimentSpec, n_features: int = 10, image=None):
     torch.manual_seed(1)
-    model = build_model(spec, 0, n_features, 4, image)
+    model = build_model(spec, 0, InputShape(n_features, 4, image))
     probe = Probe(model, spec.model.activation, spec.probe.bins)
     seen: dict[tuple[str, str], torch.Tensor] = {}
     bn_inputs: dict[str, torch.Tensor] = {}
@@ -134,7 +134,7 @@ def test_bn_summaries_equal_numpy():
 
 def test_cnn_taps_cover_every_element():
     spec = _spec("relu", "batch", kind="cnn")
-    _, _, stats, seen, _, _, _ = _probe_one_step(spec, n_features=64, image=(8, 8))
+    _, _, stats, seen, _, _, _ = _probe_one_step(spec, n_features=64, image=(1, 8, 8))
     for layer in stats:
         for tap, ts in layer.taps.items():
             assert sum(ts.counts) + ts.under + ts.over == seen[(layer.name, tap)].numel()
