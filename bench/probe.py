@@ -10,7 +10,6 @@ import statistics
 import tempfile
 import time
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 

@@ -88,10 +88,6 @@ FILE_DATASETS: dict[str, FileDataset] = {
 }
 
 
-def dataset_folder(datasets_dir: Path, name: str) -> Path:
-    return datasets_dir / name
-
-
 def missing_message(dataset: FileDataset, folder: Path, why: str) -> str:
     """What a lecturer needs to fix it: which files, which folder, and how to get them."""
     return (

@@ -13,8 +13,8 @@ def _train(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
-    from normscope.config import Settings, resolve_device
-    from normscope.engine.data import DatasetError
+    from normscope.config import Settings, resolve_devices
+    from normscope.engine.data import DataRoot, DatasetError
     from normscope.engine.trainer import Trainer
     from normscope.presets import get_preset
     from normscope.schemas import ExperimentSpec, Frame
@@ -34,7 +34,7 @@ def _train(args: argparse.Namespace) -> int:
         spec = spec.model_copy(update={"steps": args.steps})
     settings = Settings()
     torch.set_num_threads(settings.torch_threads)
-    device = resolve_device(args.device or settings.device)
+    device = resolve_devices(args.device or settings.device)[0]
     out = open(args.out, "w") if args.out else None  # noqa: SIM115 - closed in finally below
     bar = tqdm(total=spec.steps, unit="step", desc=spec.name[:40], disable=args.quiet)
     accs = ["-"] * len(spec.variants)  # each variant's latest validation: kept between validations
@@ -48,8 +48,18 @@ def _train(args: argparse.Namespace) -> int:
         if out:
             out.write(frame.model_dump_json() + "\n")
 
+    downloads: dict[str, tqdm] = {}
+
+    def on_download(file: str, done: int, total: int) -> None:
+        if file not in downloads:
+            downloads[file] = tqdm(total=total, unit="B", unit_scale=True, desc=file, disable=args.quiet)
+        downloads[file].update(done - downloads[file].n)
+        if done >= total:
+            downloads[file].close()
+
+    root = DataRoot(settings.datasets_dir, settings.downloads, settings.dataset_mirror, on_download)
     try:
-        trainer = Trainer(spec, device, on_frame=on_frame)
+        trainer = Trainer(spec, device, on_frame=on_frame, data_root=root)
         if out:
             out.write(
                 json.dumps({"type": "layers", "layers": [li.model_dump() for li in trainer.layout()]}) + "\n"

@@ -14,14 +14,18 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     data_dir: Path = Path("data")
     token: str | None = Field(None, description="Presenter token; generated at start when unset.")
-    device: str = Field("auto", description="auto, cpu, cuda or cuda:N")
+    device: str = Field(
+        "auto", description="auto or cuda: every visible GPU (auto: else the CPU); cpu; cuda:N"
+    )
     torch_threads: int = Field(
         default_factory=lambda: max(1, (os.cpu_count() or 2) - 1),
         ge=1,
         le=256,
         description="Torch threads per worker; one core is left for the server.",
     )
-    max_running: int = Field(2, ge=1, le=64, description="Experiments training at once; the rest queue.")
+    max_running: int = Field(
+        2, ge=1, le=64, description="Experiments training at once (per GPU on several); the rest queue."
+    )
     max_queued: int = Field(
         20, ge=0, le=10_000, description="Experiments waiting for a slot; past it a launch is refused (429)."
     )
@@ -30,12 +34,20 @@ class Settings(BaseSettings):
     )
     max_clients: int = Field(1000, ge=1, le=100_000, description="Websocket viewers at once.")
     warm_spare: bool = Field(True, description="Keep a worker with torch imported ready for the next launch.")
+    downloads: bool = Field(True, description="Fetch missing dataset files on first use.")
+    dataset_mirror: str | None = Field(
+        None, description="A base URL tried before the public ones: <mirror>/<dataset>/<file>."
+    )
     history_limit: int = Field(
         300,
         ge=2,
         le=100_000,
         description="Frames a joining viewer gets at once; past that, evenly spaced (REST has the rest).",
     )
+
+    @property
+    def datasets_dir(self) -> Path:
+        return self.data_dir / "datasets"
 
     @field_validator("token")
     @classmethod
@@ -51,19 +63,20 @@ class Settings(BaseSettings):
         raise ValueError(f"device must be auto, cpu, cuda or cuda:N, not {v!r}")
 
 
-def resolve_device(setting: str) -> str:
-    """'auto' becomes cuda:0 when torch sees a GPU, else cpu; a named device is checked to exist."""
+def resolve_devices(setting: str) -> list[str]:
+    """'auto' and 'cuda' become every GPU torch sees ('auto' falls back to the cpu); a named device is
+    checked to exist. Experiments are spread over the list."""
     import torch
 
+    gpus = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
     if setting == "auto":
-        return "cuda:0" if torch.cuda.is_available() else "cpu"
+        return gpus or ["cpu"]
     if setting.startswith("cuda"):
-        if not torch.cuda.is_available():
+        if not gpus:
             raise RuntimeError(f"NORMSCOPE_DEVICE={setting} but torch sees no CUDA device")
-        index = int(setting.split(":")[1]) if ":" in setting else 0
-        if index >= torch.cuda.device_count():
-            raise RuntimeError(
-                f"NORMSCOPE_DEVICE={setting} but only {torch.cuda.device_count()} CUDA device(s)"
-            )
-        return f"cuda:{index}"
-    return "cpu"
+        if ":" not in setting:
+            return gpus
+        if int(setting.split(":")[1]) >= len(gpus):
+            raise RuntimeError(f"NORMSCOPE_DEVICE={setting} but only {len(gpus)} CUDA device(s)")
+        return [setting]
+    return ["cpu"]

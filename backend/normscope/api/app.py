@@ -16,6 +16,7 @@ from normscope import __version__
 from normscope.api import pages, routes, ws
 from normscope.config import Settings
 from normscope.jobs.manager import JobManager
+from normscope.jobs.worker import DataPlace
 from normscope.realtime import Hub
 from normscope.store import Store
 
@@ -42,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.max_running,
             settings.warm_spare,
             max_queued=settings.max_queued,
+            data=DataPlace(str(settings.datasets_dir), settings.downloads, settings.dataset_mirror),
         )
         manager.start(asyncio.get_running_loop())
         try:

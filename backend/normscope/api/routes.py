@@ -6,7 +6,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from normscope import __version__
 from normscope.api.deps import ManagerDep, Presenter, StoreDep
-from normscope.jobs.manager import ControlError, NoRoom, QueueFull
+from normscope.jobs.manager import ControlError, FilesMissing, NoRoom, QueueFull
 from normscope.presets import PRESETS, Preset
 from normscope.schemas import ApiError, ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
 
@@ -73,6 +73,8 @@ def presets() -> list[Preset]:
 async def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
     try:
         return manager.launch(spec)
+    except FilesMissing as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from None
     except QueueFull as e:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(e)) from None
     except NoRoom as e:

@@ -20,12 +20,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
-from normscope.jobs.worker import worker_main
+from normscope.catalog import FILE_DATASETS, missing_message
+from normscope.jobs.worker import DataPlace, worker_main
 from normscope.realtime import Hub
 from normscope.schemas import (
     TERMINAL,
     ControlCommand,
+    DownloadMessage,
     Experiment,
     ExperimentSpec,
     LayerInfo,
@@ -50,6 +53,10 @@ class QueueFull(Exception):
     """Every slot is taken and the queue holds max_queued experiments already (maps to 429)."""
 
 
+class FilesMissing(Exception):
+    """A dataset's files are not on disk and the server may not download them (maps to 422)."""
+
+
 class NoRoom(Exception):
     """The store is at its size limit: a new experiment could not keep its frames (maps to 507)."""
 
@@ -60,6 +67,7 @@ class Worker:
     jobs: Connection
     events: Connection
     experiment_id: str | None = None
+    device: str | None = None  # where its experiment trains
     end: tuple[str, str | None] | None = None  # (status, error) as the worker reported it
     ready: threading.Event = field(default_factory=threading.Event)
     fatal: str | None = None
@@ -79,13 +87,15 @@ class JobManager:
         max_queued: int | None = None,
         spare_backoff_s: float = SPARE_BACKOFF_S,
         spare_max_failures: int = SPARE_MAX_FAILURES,
+        data: DataPlace | None = None,
     ) -> None:
         self.store, self.hub = store, hub
         self.warm_spare = warm_spare
         self.device_setting, self.threads, self.max_running = device_setting, threads, max_running
         self.max_queued = max_queued
         self.spare_backoff_s, self.spare_max_failures = spare_backoff_s, spare_max_failures
-        self.device: str | None = None  # as the first worker resolved it
+        self.data = data or DataPlace("data/datasets")
+        self.devices: list[str] = []  # as the first worker resolved them; max_running applies to each
         self.degraded: str | None = None  # why no spare is kept any more, after failures in a row
         self._ctx = mp.get_context("spawn")
         self._running: dict[str, Worker] = {}
@@ -119,6 +129,10 @@ class JobManager:
         assert self.device is not None
         return self.device
 
+    @property
+    def device(self) -> str | None:
+        return ",".join(self.devices) or None
+
     def stop(self) -> None:
         """Server shutdown: workers are killed and their experiments kept as interrupted, frames intact."""
         self._closing = True
@@ -148,7 +162,7 @@ class JobManager:
         events_parent, events_child = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
             target=worker_main,
-            args=(jobs_child, events_child, self.threads, self.device_setting),
+            args=(jobs_child, events_child, self.threads, self.device_setting, self.data),
             name="normscope-worker",
             daemon=True,
         )
@@ -168,7 +182,8 @@ class JobManager:
     # launching and controls (event loop) -------------------------------------------------------------
     def launch(self, spec: ExperimentSpec) -> Experiment:
         self._on_loop()
-        slot_free = len(self._running) < self.max_running and not self._queue
+        self._check_files(spec)
+        slot_free = len(self._running) < self._capacity() and not self._queue
         if not slot_free and self.max_queued is not None and len(self._queue) >= self.max_queued:
             raise QueueFull(
                 f"{len(self._running)} experiments are training and {len(self._queue)} are queued, the most "
@@ -188,8 +203,18 @@ class JobManager:
         self._schedule()
         return self.store.get(eid) or experiment
 
+    def _check_files(self, spec: ExperimentSpec) -> None:
+        """Refused at once when the server can tell the worker would fail: files missing, no downloads."""
+        dataset = FILE_DATASETS.get(spec.dataset.name)
+        if dataset is None or self.data.downloads:
+            return
+        folder = Path(self.data.folder) / dataset.name
+        if missing := dataset.missing(folder):
+            why = f"{', '.join(missing)} missing and downloads are off"
+            raise FilesMissing(missing_message(dataset, folder, why))
+
     def _schedule(self) -> None:
-        while self._queue and len(self._running) < self.max_running and not self._closing:
+        while self._queue and len(self._running) < self._capacity() and not self._closing:
             eid = self._queue.popleft()
             experiment = self.store.get(eid)
             if experiment is None:
@@ -199,12 +224,21 @@ class JobManager:
             except OSError as e:  # no process could be started (out of processes or memory)
                 self._finish(eid, "failed", f"could not start a training worker: {e}")
                 continue
-            worker.experiment_id = eid
+            worker.experiment_id, worker.device = eid, self._least_busy_device()
             self._running[eid] = worker
             # one that dies as it is handed the job fails the experiment with the reason, on its exit
             with contextlib.suppress(OSError):
-                worker.jobs.send(("start", experiment.spec.model_dump_json()))
+                worker.jobs.send(("start", experiment.spec.model_dump_json(), worker.device))
         self._ensure_spare()
+
+    def _capacity(self) -> int:
+        return self.max_running * max(1, len(self.devices))
+
+    def _least_busy_device(self) -> str:
+        """Concurrent experiments go to different GPUs: the one training the fewest takes the next."""
+        devices = self.devices or ["cpu"]
+        busy = [w.device for w in self._running.values()]
+        return min(devices, key=busy.count)
 
     def _take_spare(self) -> Worker | None:
         spare, self._spare = self._spare, None
@@ -311,7 +345,7 @@ class JobManager:
     def _on_event(self, worker: Worker, msg: tuple) -> None:
         kind = msg[0]
         if kind == "ready":
-            self.device = msg[2]
+            self.devices = list(msg[2])
             worker.ready.set()
             if self._loop is not None and not self._loop.is_closed():
                 self._loop.call_soon_threadsafe(self._on_ready)
@@ -342,6 +376,10 @@ class JobManager:
                 self.hub.publish_threadsafe(eid, text, droppable=False)
         elif kind == "fold":
             self.store.set_folds(eid, msg[1])
+        elif kind == "download":
+            _, file, done, total = msg
+            text = DownloadMessage(file=file, done=done, total=total).model_dump_json()
+            self.hub.publish_threadsafe(eid, text, droppable=True)
         elif kind == "end":
             worker.end = (msg[1], msg[2])
 

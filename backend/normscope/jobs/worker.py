@@ -1,8 +1,9 @@
 """Worker process entry: started with the spawn context, imports torch at once (the warm spare), then waits
 for one experiment, trains it and exits. Talks to the server over two pipes: jobs/controls in, events out.
 
-Events: ("ready", pid, device) or ("fatal", reason) · ("layers", json) · ("frame", step, prev_step, json)
-· ("status", status, step, runs) · ("fold", json) · ("end", status, error).
+Jobs: ("start", spec_json, device). Events: ("ready", pid, devices) or ("fatal", reason) · ("download", file,
+done, total) · ("layers", json) · ("frame", step, prev_step, json) · ("status", status, step, runs)
+· ("fold", json) · ("end", status, error).
 The frame's JSON is encoded here, once; the server stores and fans out that text as it is. A thread drains
 the control pipe as controls arrive: the server's send never waits for a step, a dataset or a probe."""
 
@@ -12,34 +13,48 @@ import os
 import queue
 import threading
 import traceback
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from pathlib import Path
 from typing import Any
 
 from normscope.schemas import ControlCommand
 
 
-def worker_main(jobs: Connection, events: Connection, threads: int, device_setting: str) -> None:
+@dataclass(frozen=True)
+class DataPlace:
+    """Where a worker finds dataset files and whether it may download them (plain values: the server that
+    spawns workers never imports the engine)."""
+
+    folder: str
+    downloads: bool = True
+    mirror: str | None = None
+
+
+def worker_main(
+    jobs: Connection, events: Connection, threads: int, device_setting: str, data: DataPlace
+) -> None:
     import torch  # paid while the process waits as the spare, not when a lecturer presses Start
 
-    from normscope.config import resolve_device
-    from normscope.engine.data import DatasetError
+    from normscope.config import resolve_devices
+    from normscope.engine.data import DataRoot, DatasetError
     from normscope.engine.trainer import Trainer
     from normscope.schemas import ExperimentSpec, FoldResult, Frame
 
     torch.set_num_threads(threads)
     try:
-        device = resolve_device(device_setting)
+        devices = resolve_devices(device_setting)
     except RuntimeError as e:
         events.send(("fatal", str(e)))
         return
     try:
-        _warm_up(device)
+        _warm_up(devices[0])
     except Exception as e:  # a device or install that cannot train is reported at startup, not at launch
         events.send(("fatal", f"warm-up training failed: {type(e).__name__}: {e}"))
         return
     try:
-        events.send(("ready", os.getpid(), device))
-        _, spec_json = jobs.recv()
+        events.send(("ready", os.getpid(), devices))
+        _, spec_json, device = jobs.recv()
     except (EOFError, OSError):
         return  # the server went away before giving this spare a job
 
@@ -61,11 +76,22 @@ def worker_main(jobs: Connection, events: Connection, threads: int, device_setti
     def on_folds(folds: list[FoldResult]) -> None:  # BN folded for inference, while the models are here
         events.send(("fold", json.dumps([f.model_dump() for f in folds])))
 
+    def on_download(file: str, done: int, total: int) -> None:
+        events.send(("download", file, done, total))
+
+    root = DataRoot(Path(data.folder), data.downloads, data.mirror, on_download)
+
     end: tuple[Any, ...]
     try:
         spec = ExperimentSpec.model_validate_json(spec_json)
         trainer = Trainer(
-            spec, device, on_frame=on_frame, on_status=on_status, control=control, on_folds=on_folds
+            spec,
+            device,
+            on_frame=on_frame,
+            on_status=on_status,
+            control=control,
+            on_folds=on_folds,
+            data_root=root,
         )
         events.send(("layers", json.dumps([layer.model_dump() for layer in trainer.layout()])))
         end = ("end", trainer.run(), None)

@@ -4,6 +4,7 @@ from normscope.schemas.control import Action, ControlCommand
 from normscope.schemas.experiment import (
     TERMINAL,
     ApiError,
+    DownloadMessage,
     ErrorMessage,
     Experiment,
     ExperimentStatus,
@@ -49,6 +50,7 @@ __all__ = [
     "ControlCommand",
     "CovariateShift",
     "DatasetSpec",
+    "DownloadMessage",
     "ErrorMessage",
     "EvalResult",
     "Experiment",

@@ -49,6 +49,15 @@ class LayersMessage(BaseModel):
     layers: list[LayerInfo]
 
 
+class DownloadMessage(BaseModel):
+    """A dataset file on its way before training starts (sent about twice a second; may be dropped)."""
+
+    type: Literal["download"] = "download"
+    file: str
+    done: int = Field(description="Bytes received.")
+    total: int = Field(description="Bytes in all (the catalog's size when the server sends none).")
+
+
 class ApiError(BaseModel):
     """Every error a REST route answers, except a body that fails validation (422 lists each field)."""
 

@@ -29,7 +29,9 @@ DatasetName = Literal[
 ]
 # Sets read from their distributed files, which use the official test split for validation.
 FILE_DATASETS = frozenset({"mnist", "fashion_mnist", "cifar10", "cifar100"})
-IMAGE_DATASETS = frozenset({"digits", "idx", "shapes"}) | FILE_DATASETS
+# Images kept as uint8 pixels (the others are float features, some of them images too: digits, idx).
+PIXEL_DATASETS = FILE_DATASETS | {"shapes"}
+IMAGE_DATASETS = PIXEL_DATASETS | {"digits", "idx"}
 # Augmented by default: the CIFAR sets, where crop and flip are the standard recipe.
 AUGMENTED_BY_DEFAULT = frozenset({"cifar10", "cifar100"})
 DEFAULT_SAMPLES = {"shapes": 6000}  # synthetic sets otherwise draw 3000; file sets read all
@@ -92,8 +94,8 @@ class DatasetSpec(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
-        if self.augment and self.name not in IMAGE_DATASETS:
-            raise ValueError(f"augment applies to image datasets, not '{self.name}'")
+        if self.augment and self.name not in PIXEL_DATASETS:
+            raise ValueError(f"augment applies to {', '.join(sorted(PIXEL_DATASETS))}, not '{self.name}'")
         if self.name == "idx" and not self.path:
             raise ValueError("dataset 'idx' needs a 'path' to a folder with MNIST-format files")
         if self.feature_scales is not None:
