@@ -236,3 +236,54 @@ def test_folds_are_handed_over_before_the_final_status():
     )
     t.run()
     assert events[-2:] == ["folds ['BN']", "done"]
+
+
+def _conv(**over) -> ExperimentSpec:
+    base = {
+        "dataset": {"name": "shapes", "n_samples": 600, "augment": True},
+        "model": {"kind": "vgg", "depth": 11, "width": 4, "activation": "relu", "init": "he"},
+        "optimizer": {"lr": 0.05, "momentum": 0.9},
+        "batch_size": 32,
+        "steps": 30,
+        "variants": [{"label": "plain"}, {"label": "BN", "norm": "batch"}],
+        "probe": {"every": 10, "bins": 16, "eval_every": 3},
+    }
+    base.update(over)
+    return ExperimentSpec.model_validate(base)
+
+
+def _losses(frames: list[Frame]) -> list[list[float]]:
+    return [[x for f in frames for x in f.runs[i].loss] for i in range(len(frames[0].runs))]
+
+
+def test_augmented_pixel_sets_repeat_from_the_seed():
+    _, a = _collect(_conv())
+    _, b = _collect(_conv())
+    _, other = _collect(_conv(seed=1))
+    assert _losses(a) == _losses(b)
+    assert _losses(a) != _losses(other)
+    assert [layer.name for layer in a[0].runs[1].layers][:2] == ["stage1.conv1", "stage2.conv1"]
+
+
+def test_augmentation_changes_what_the_net_sees():
+    _, on = _collect(_conv())
+    _, off = _collect(_conv(dataset={"name": "shapes", "n_samples": 600, "augment": False}))
+    assert _losses(on)[0] != _losses(off)[0]
+
+
+def test_channels_last_computes_the_same_frames():
+    _, contiguous = _collect(_conv(steps=10), channels_last=False)
+    _, last = _collect(_conv(steps=10), channels_last=True)
+    torch.testing.assert_close(
+        torch.tensor(_losses(last)), torch.tensor(_losses(contiguous)), rtol=1e-4, atol=1e-4
+    )
+
+
+def test_bf16_runs_train_and_their_frames_are_finite():
+    t, frames = _collect(_conv(precision="bf16", steps=40, dataset={"name": "shapes", "n_samples": 600}))
+    assert [r.status for r in t.runs] == ["done", "done"]
+    losses = _losses(frames)
+    assert all(all(x is not None for x in run) for run in losses)
+    assert sum(losses[1][-10:]) < sum(losses[1][:10])  # the BN run learns in bf16
+    stats = frames[-1].runs[1].layers[0].taps["normed"]
+    assert sum(stats.counts) + stats.under + stats.over == 32 * 4 * 32 * 32

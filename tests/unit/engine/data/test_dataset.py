@@ -1,24 +1,10 @@
-import gzip
-import struct
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
 from normscope.engine.data import BatchSampler, DatasetError, load_dataset, read_idx
 from normscope.schemas import DatasetSpec
-
-
-def write_idx(path: Path, arr: np.ndarray, gz: bool = False) -> Path:
-    code = {np.dtype(np.uint8): 0x08}[arr.dtype]
-    raw = bytes([0, 0, code, arr.ndim]) + struct.pack(f">{arr.ndim}I", *arr.shape) + arr.tobytes()
-    if gz:
-        path = path.with_name(path.name + ".gz")
-        path.write_bytes(gzip.compress(raw))
-    else:
-        path.write_bytes(raw)
-    return path
+from tests.unit.engine.data.formats import write_idx
 
 
 @pytest.mark.parametrize("name", ["digits", "breast_cancer", "wine", "spirals", "blobs"])
