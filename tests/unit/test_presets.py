@@ -45,11 +45,11 @@ def test_every_preset_is_a_valid_spec_with_a_lesson_and_a_view():
     panels = set(re.findall(r'data-chart="(\w+)"', EXPERIMENT_PAGE.read_text()))
     ids = [p.id for p in PRESETS]
     assert len(ids) == len(set(ids))
-    claims = set(re.findall(r'train\("([\w-]+)"\)', Path(__file__).read_text()))
+    claims = set(re.findall(r'(?:train|on_files)\("([\w-]+)"', Path(__file__).read_text()))
+    claims |= set(re.findall(r'"(cifar-resnet\w*)"', Path(__file__).read_text()))
     for p in PRESETS:
         assert p.id in claims, f"{p.id}: no test here trains it and asserts what its text promises"
-        hidden = {f"hidden{i + 1}" for i in range(len(p.spec.model.hidden))} | {"output"}
-        assert p.view.layer in hidden, p.id
+        assert p.view.layer in p.spec.model.layer_names, p.id
         taps = {"preact"} if p.view.layer == "output" else {"preact", "act"}
         if any(v.norm != "none" for v in p.spec.variants) and p.view.layer != "output":
             taps.add("normed")
@@ -184,3 +184,62 @@ def test_landscape_is_smoother_and_gradients_more_predictive_with_bn():
     assert change[1] <= 0.5 * change[0], change
     assert beta[1] <= 0.5 * beta[0], beta
     assert cos[1] > cos[0], cos
+
+
+def dead_relu_share(frame: Frame, run: int, name: str) -> float:
+    return layer(frame, run, name).taps["act"].saturation
+
+
+@pytest.mark.slow
+def test_shapes_vgg_bn_trains_at_lr_01_and_plain_stays_at_chance_with_dead_relus():
+    frames = train("shapes-vgg")
+    bn, plain, plain_slow = last_val(frames)
+    assert bn >= 0.9, (bn, plain, plain_slow)
+    assert plain <= 0.15, (bn, plain, plain_slow)  # chance is 0.1
+    assert plain_slow >= 0.5, (bn, plain, plain_slow)  # at lr 0.01 the plain net trains
+    last = frames[-1]
+    assert dead_relu_share(last, 1, "stage5.conv2") >= 0.99  # the stuck net's last ReLUs output only zeros
+    assert dead_relu_share(last, 0, "stage5.conv2") <= 0.9
+
+
+def on_files(preset_id: str, gpu: bool) -> list[Frame]:
+    """Trains a preset on its real files when they are present (skips, naming the folder, when not)."""
+    from normscope.catalog import FILE_DATASETS
+    from normscope.config import Settings
+    from normscope.engine.data import DataRoot
+
+    spec = get_preset(preset_id).spec
+    catalog = FILE_DATASETS[spec.dataset.name]
+    folder = Settings().datasets_dir / catalog.name
+    if catalog.missing(folder):
+        pytest.skip(f"{preset_id} needs {catalog.where()} in {folder}")
+    if gpu and not torch.cuda.is_available():
+        pytest.skip(f"{preset_id} as shipped needs a CUDA GPU (hours on a CPU)")
+    frames: list[Frame] = []
+    root = DataRoot(Settings().datasets_dir, downloads=False)
+    Trainer(spec, "cuda" if gpu else "cpu", on_frame=frames.append, data_root=root).run()
+    return frames
+
+
+@pytest.mark.slow
+def test_mnist_ioffe_bn_passes_95_percent_while_plain_still_climbs():
+    frames = on_files("mnist-ioffe", gpu=False)
+    f = at_step(frames, 3000)
+    plain, bn = (r.val.acc for r in f.runs)
+    assert bn >= 0.95 and bn >= plain + 0.02, (plain, bn)
+    assert last_val(frames)[1] >= 0.97
+
+
+@pytest.mark.slow
+def test_cifar_vgg_bn_passes_85_percent_and_plain_at_the_same_lr_stays_at_chance():
+    frames = on_files("cifar-vgg", gpu=True)
+    bn, plain, plain_slow = last_val(frames)
+    assert bn >= 0.85 and plain <= 0.15 and plain_slow > plain + 0.2, (bn, plain, plain_slow)
+    assert dead_relu_share(frames[-1], 1, "stage5.conv3") >= 0.99
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("preset_id", ["cifar-resnet", "cifar-resnet56"])
+def test_cifar_resnets_train_with_and_without_bn_and_bn_leads(preset_id):
+    plain, bn = last_val(on_files(preset_id, gpu=True))
+    assert plain >= 0.6 and bn >= 0.85 and bn > plain, (plain, bn)

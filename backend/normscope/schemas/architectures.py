@@ -37,3 +37,20 @@ def conv_weights(kind: str, depth: int, width: int, channels: int = 3) -> int:
                 pairs += [(c_in, c), (c, c)]
                 c_in = c
     return sum(9 * a * b for a, b in pairs)
+
+
+def layer_names(kind: str, depth: int, hidden_layers: int) -> list[str]:
+    """The probed layers' names as frames carry them, known before anything is built (presets, views)."""
+    if kind == "vgg":
+        names = [f"stage{s + 1}.conv{j + 1}" for s, n in enumerate(VGG_STAGES[depth]) for j in range(n)]
+    elif kind == "resnet":
+        blocks = range(resnet_blocks(depth))
+        names = ["stem"] + [
+            f"stage{s + 1}.block{b + 1}.conv{c}"
+            for s in range(len(RESNET_WIDTH_FACTORS))
+            for b in blocks
+            for c in (1, 2)
+        ]
+    else:
+        names = [f"hidden{i + 1}" for i in range(hidden_layers)]
+    return [*names, "output"]

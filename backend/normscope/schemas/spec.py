@@ -12,6 +12,7 @@ from normscope.schemas.architectures import (
     RESNET_DEPTHS,
     VGG_STAGES,
     conv_weights,
+    layer_names,
 )
 
 DatasetName = Literal[
@@ -141,6 +142,10 @@ class ModelSpec(Strict):
     @property
     def arch_width(self) -> int:
         return self.width or DEFAULT_WIDTH[self.kind]
+
+    @property
+    def layer_names(self) -> list[str]:
+        return layer_names(self.kind, self.depth or DEFAULT_DEPTH.get(self.kind, 0), len(self.hidden))
 
     @model_validator(mode="after")
     def _shape(self) -> Self:

@@ -31,7 +31,9 @@ def read_idx(path: Path, limit: int | None = None) -> np.ndarray:
                 dims[0] = min(dims[0], limit)
             dtype = np.dtype(_IDX_DTYPES[header[2]])
             count = int(np.prod(dims))
-            data = np.frombuffer(f.read(count * dtype.itemsize), dtype=dtype)
+            data = np.frombuffer(
+                bytearray(f.read(count * dtype.itemsize)), dtype=dtype
+            )  # writable: torch shares it
     except (OSError, EOFError) as e:
         raise DatasetError(f"{path}: cannot read ({getattr(e, 'strerror', None) or e})") from e
     except struct.error as e:
@@ -69,6 +71,7 @@ class _ArraysOnly(pickle.Unpickler):
         ("numpy._core.multiarray", "_reconstruct"),
         ("numpy", "ndarray"),
         ("numpy", "dtype"),
+        ("_codecs", "encode"),  # how a protocol-2 pickle written by Python 3 carries an array's bytes
     }
 
     def find_class(self, module: str, name: str) -> type:
