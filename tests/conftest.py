@@ -1,5 +1,7 @@
 import pytest
 
+from tests.file_server import file_server  # noqa: F401 - a fixture for every test package
+
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the

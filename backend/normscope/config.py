@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     warm_spare: bool = Field(True, description="Keep a worker with torch imported ready for the next launch.")
     downloads: bool = Field(True, description="Fetch missing dataset files on first use.")
     dataset_mirror: str | None = Field(
-        None, description="A base URL tried before the public ones: <mirror>/<dataset>/<file>."
+        None, description="A base URL used instead of the public sources: <mirror>/<dataset>/<file>."
     )
     history_limit: int = Field(
         300,

@@ -23,3 +23,38 @@ def test_a_warm_spare_starts_training_at_once(own_server):
                 pass
         assert time.perf_counter() - t0 < WARM_LAUNCH_LIMIT_S
     assert not httpx.get(f"{server.url}/api/health").json()["warm"]  # its replacement is still warming up
+
+
+def test_missing_dataset_files_with_downloads_off_are_a_422_that_names_them(own_server):
+    server = own_server(NORMSCOPE_DOWNLOADS="false")
+    with server.client() as c:
+        r = c.post("/api/experiments", json=tiny_spec(dataset={"name": "cifar10"}))
+        assert r.status_code == 422, r.text
+        detail = r.json()["detail"]
+        assert "cifar-10-python.tar.gz" in detail and "cifar-10-batches-py" in detail
+        assert str(server.data_dir / "datasets" / "cifar10") in detail and "NORMSCOPE_DOWNLOADS" in detail
+        assert c.get("/api/experiments").json() == []  # nothing was created
+
+
+def test_a_download_is_shown_live_and_a_wrong_file_fails_the_experiment_with_the_reason(
+    own_server, file_server
+):
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        file_server.files[f"lab/mnist/{name}"] = bytes(3_000_000)  # not MNIST: its checksum will not match
+        file_server.slow.add(f"lab/mnist/{name}")
+    server = own_server(NORMSCOPE_DATASET_MIRROR=file_server.url("lab"))
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(dataset={"name": "mnist"})).json()["id"]
+        downloads, final = [], None
+        with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
+            while final is None:
+                msg = json.loads(ws.recv(timeout=60))
+                if msg["type"] == "download":
+                    downloads.append(msg)
+                elif msg["type"] == "status" and msg["status"] == "failed":
+                    final = msg
+    assert downloads and downloads[0]["file"] == "train-images-idx3-ubyte.gz"
+    assert 0 < downloads[-1]["done"] <= downloads[-1]["total"] == 3_000_000
+    assert "checksum" in final["error"] and str(server.data_dir / "datasets" / "mnist") in final["error"]
+    assert "Traceback" not in final["error"]
+    assert not list((server.data_dir / "datasets" / "mnist").iterdir())  # nothing half-downloaded is kept

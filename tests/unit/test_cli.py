@@ -118,3 +118,26 @@ def test_prune_deletes_only_finished_experiments_older_than_the_age(tmp_path: Pa
     store.close()
     bad = subprocess.run([*prune, "soon"], capture_output=True, text=True, env=env, timeout=60)
     assert bad.returncode == 2 and "'soon' is not an age like 30d" in bad.stderr
+
+
+def test_a_download_shows_a_progress_bar_and_a_bad_file_is_a_clear_error(tmp_path: Path, file_server):
+    file_server.files["lab/mnist/train-images-idx3-ubyte.gz"] = bytes(1_500_000)
+    file_server.slow.add("lab/mnist/train-images-idx3-ubyte.gz")
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(tiny_spec(dataset={"name": "mnist"})))
+    r = subprocess.run(
+        [sys.executable, "-m", "normscope", "train", "--spec", str(spec), "--device", "cpu"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "NORMSCOPE_TORCH_THREADS": "1",
+            "NORMSCOPE_DATA_DIR": str(tmp_path / "data"),
+            "NORMSCOPE_DATASET_MIRROR": file_server.url("lab"),
+            "PATH": "/usr/bin:/bin",
+        },
+    )
+    assert r.returncode == 2
+    assert re.search(r"train-images-idx3-ubyte\.gz: +\d+%\|", r.stderr), r.stderr  # tqdm's bar, in bytes
+    assert "checksum" in r.stderr and str(tmp_path / "data" / "datasets" / "mnist") in r.stderr
+    assert "Traceback" not in r.stderr

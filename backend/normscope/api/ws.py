@@ -40,6 +40,9 @@ def downsample(steps: list[int], limit: int) -> list[int]:
     return sorted(picks)
 
 
+FRAME_PREFIX = '{"type":"frame",'
+
+
 def step_of(text: str) -> int:
     """The step of an encoded frame without decoding all of it: frames start {"type":"frame","step":N,."""
     head = text[:64]
@@ -113,8 +116,8 @@ async def _pump(ws: WebSocket, sub: Subscriber, last_step: int) -> None:
         if msg.close is not None:
             await ws.close(code=msg.close[0], reason=msg.close[1])
             return
-        if msg.droppable and step_of(msg.text) <= last_step:
-            continue  # already sent as history
+        if msg.droppable and msg.text.startswith(FRAME_PREFIX) and step_of(msg.text) <= last_step:
+            continue  # already sent as history (download progress is droppable too, and has no step)
         await ws.send_text(msg.text)
 
 

@@ -25,7 +25,7 @@ class DataRoot:
 
     folder: Path
     downloads: bool = True
-    mirror: str | None = None  # a base URL tried before the public ones: <mirror>/<dataset>/<file>
+    mirror: str | None = None  # a base URL used instead of the public ones: <mirror>/<dataset>/<file>
     on_progress: Progress | None = None
 
 
@@ -44,7 +44,8 @@ def ensure_files(root: DataRoot, dataset: FileDataset) -> Path:
             missing_message(dataset, folder, f"{', '.join(missing)} missing and downloads are off")
         )
     folder.mkdir(parents=True, exist_ok=True)
-    bases = ([f"{root.mirror.rstrip('/')}/{dataset.name}/"] if root.mirror else []) + list(dataset.mirrors)
+    # a lab's own mirror replaces the public sources: no surprise traffic out of a hall that set one
+    bases = [f"{root.mirror.rstrip('/')}/{dataset.name}/"] if root.mirror else list(dataset.mirrors)
     for f in dataset.files:
         if f.name in missing:
             _fetch(f, folder, bases, dataset, root.on_progress)

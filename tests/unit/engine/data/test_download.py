@@ -2,11 +2,7 @@
 
 import gzip
 import hashlib
-import http.server
 import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 import torch
@@ -22,47 +18,6 @@ from normscope.engine.data import (
 )
 from normscope.schemas import DatasetSpec
 from tests.unit.engine.data.formats import idx_bytes
-
-
-@dataclass
-class FileServer:
-    """Serves `files` by path; a path in `cut` announces its full length but sends only half of it."""
-
-    port: int
-    files: dict[str, bytes] = field(default_factory=dict)
-    cut: set[str] = field(default_factory=set)
-    requests: list[str] = field(default_factory=list)
-
-    def url(self, path: str = "") -> str:
-        return f"http://127.0.0.1:{self.port}/{path}"
-
-
-@pytest.fixture
-def file_server() -> Iterator[FileServer]:
-    server: FileServer
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path = self.path.lstrip("/")
-            server.requests.append(path)
-            body = server.files.get(path)
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2] if path in server.cut else body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server = FileServer(httpd.server_address[1])
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield server
-    httpd.shutdown()
-    httpd.server_close()
 
 
 def closed_port() -> int:
@@ -103,27 +58,29 @@ def test_an_interrupted_download_leaves_no_half_file(tmp_path, file_server):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_mirror_serves_real_names_and_a_wrong_file_is_refused_from_every_source(tmp_path, file_server):
-    """The real catalog's checksums: a file that is not MNIST's is refused, removed, and the launch fails
-    with the files and the folder named."""
+def test_a_wrong_file_is_refused_from_every_source_in_turn(tmp_path, file_server):
+    """The real catalog's checksums: a file that is not MNIST's is refused and removed, the next source is
+    tried, and the launch fails with the files and the folder named."""
     mnist = FILE_DATASETS["mnist"]
-    local_only = FileDataset("mnist", mnist.files, (file_server.url("public/"),))
+    two_sources = FileDataset("mnist", mnist.files, (file_server.url("a/"), file_server.url("b/")))
     for f in mnist.files:
-        file_server.files[f"mirror/mnist/{f.name}"] = gzip.compress(b"not mnist")
-    root = DataRoot(tmp_path / "datasets", mirror=file_server.url("mirror"))
+        file_server.files[f"a/{f.name}"] = file_server.files[f"b/{f.name}"] = gzip.compress(b"not mnist")
     with pytest.raises(DatasetError) as e:
-        ensure_files(root, local_only)
+        ensure_files(DataRoot(tmp_path / "datasets"), two_sources)
     text = str(e.value)
-    assert (
-        "checksum" in text
-        and "train-images-idx3-ubyte.gz" in text
-        and str(tmp_path / "datasets" / "mnist") in text
-    )
-    assert file_server.requests[:2] == [
-        "mirror/mnist/train-images-idx3-ubyte.gz",
-        "public/train-images-idx3-ubyte.gz",
-    ]
+    assert "checksum" in text and "train-images-idx3-ubyte.gz" in text
+    assert str(tmp_path / "datasets" / "mnist") in text
+    assert file_server.requests == ["a/train-images-idx3-ubyte.gz", "b/train-images-idx3-ubyte.gz"]
     assert list((tmp_path / "datasets" / "mnist").iterdir()) == []
+
+
+def test_a_mirror_replaces_the_public_sources(tmp_path, file_server):
+    for f in FILE_DATASETS["mnist"].files:
+        file_server.files[f"lab/mnist/{f.name}"] = gzip.compress(b"not mnist")
+    root = DataRoot(tmp_path / "datasets", mirror=file_server.url("lab"))
+    with pytest.raises(DatasetError, match="checksum"):
+        ensure_files(root, FILE_DATASETS["mnist"])
+    assert file_server.requests == ["lab/mnist/train-images-idx3-ubyte.gz"]  # no public source was asked
 
 
 def test_downloaded_files_are_loaded(tmp_path, file_server):
