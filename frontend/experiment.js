@@ -50,10 +50,34 @@ function smallMultiples(containerId, prefix, items, build) {
   items.forEach((item, i) => renderer.add(`${prefix}-${i}`, () => build(item)));
 }
 
-function setupMultiples() {
-  smallMultiples("histograms", "chart-hist", model.layers, (layer) =>
+// A ResNet-56 has 56 layers: its histograms come a page at a time, the page holding the chosen layer first.
+const HIST_PAGE = 12;
+let histPage = 0;
+
+function setupHistograms() {
+  const pages = Math.ceil(model.layers.length / HIST_PAGE);
+  histPage = Math.max(0, Math.min(histPage, pages - 1));
+  const shown = model.layers.slice(histPage * HIST_PAGE, (histPage + 1) * HIST_PAGE);
+  smallMultiples("histograms", "chart-hist", shown, (layer) =>
     fig.histogramFigure(model, style(), layer, view.tap, model.latest),
   );
+  el("hist-pager").hidden = pages <= 1;
+  el("hist-page").textContent = shown.length ? `${shown[0].name} – ${shown.at(-1).name} (${model.layers.length} layers)` : "";
+  el("hist-prev").disabled = histPage === 0;
+  el("hist-next").disabled = histPage >= pages - 1;
+}
+
+function pageOfLayer() {
+  const i = model.layers.findIndex((l) => l.name === layerName());
+  return i < 0 ? 0 : Math.floor(i / HIST_PAGE);
+}
+
+el("hist-prev").addEventListener("click", () => { histPage -= 1; setupHistograms(); redraw(); });
+el("hist-next").addEventListener("click", () => { histPage += 1; setupHistograms(); redraw(); });
+
+function setupMultiples() {
+  histPage = pageOfLayer();
+  setupHistograms();
   smallMultiples("heatmaps", "chart-heat", model.runs, (run) =>
     fig.heatmapFigure(model, style(), layerName(), view.tap, run.index),
   );
@@ -76,6 +100,9 @@ function showStatus() {
   el("progress-bar").style.width = `${Math.min(100, (100 * model.lastStep) / total)}%`;
   const eta = model.eta();
   el("eta").textContent = model.status === "running" && eta !== null ? `ETA ${formatSeconds(eta)}` : "";
+  const rate = model.imagesPerSecond();
+  el("speed-rate").textContent = rate ? `${Math.round(rate).toLocaleString("en")} img/s` : "";
+  if (model.lastStep > 0 || TERMINAL.has(model.status)) el("download").hidden = true;
   el("error").hidden = !model.error;
   el("error").textContent = model.error ? `${model.status}: ${model.error}` : "";
   el("runs").replaceChildren(
@@ -95,9 +122,23 @@ function formatSeconds(s) {
   return s < 90 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
+// Layers named by stage (stage2.block1.conv2) are grouped by it, so 56 of them stay findable.
 function setupView(layers) {
   const select = el("layer");
-  select.replaceChildren(...layers.map((l) => new Option(l.name, l.name)));
+  const groups = new Map();
+  for (const l of layers) {
+    const stage = l.name.includes(".") ? l.name.split(".")[0] : "";
+    if (!groups.has(stage)) groups.set(stage, []);
+    groups.get(stage).push(new Option(l.name, l.name));
+  }
+  select.replaceChildren(
+    ...[...groups].flatMap(([stage, options]) => {
+      if (!stage) return options;
+      const group = Object.assign(document.createElement("optgroup"), { label: stage });
+      group.append(...options);
+      return [group];
+    }),
+  );
   if (!layers.some((l) => l.name === view.layer)) view.layer = layers.at(-1)?.name ?? null;
   select.value = view.layer ?? "";
 }
@@ -116,7 +157,14 @@ function applyView() {
   });
 }
 
-el("layer").addEventListener("change", (ev) => { view.layer = ev.target.value; applyView(); });
+el("layer").addEventListener("change", (ev) => {
+  view.layer = ev.target.value;
+  if (pageOfLayer() !== histPage) {
+    histPage = pageOfLayer();
+    setupHistograms();
+  }
+  applyView();
+});
 for (const r of document.querySelectorAll('input[name="tap"]')) r.addEventListener("change", () => { view.tap = r.value; applyView(); });
 el("focus").addEventListener("change", (ev) => { view.chart = ev.target.value || null; applyView(); });
 el("lecture").addEventListener("click", (ev) => { ev.currentTarget.blur(); view.lecture = !view.lecture; applyView(); });
@@ -218,6 +266,11 @@ const stream = new Stream(experimentId, {
     setupView(msg.layers);
     setupMultiples();
     applyView();
+  },
+  download(msg) {
+    const mb = (n) => (n / 1e6).toFixed(1);
+    el("download").hidden = false;
+    el("download").textContent = `preparing the data: downloading ${msg.file}, ${mb(msg.done)} of ${mb(msg.total)} MB`;
   },
   connection(state) {
     if (state === "deleted") return showDeleted();

@@ -1,24 +1,32 @@
 // The launch form: the whole ExperimentSpec, a variants editor, and the server's 422 errors beside the fields.
 
-const DATASETS = ["digits", "breast_cancer", "wine", "spirals", "blobs", "idx"];
+const DATASETS = [
+  "digits", "breast_cancer", "wine", "spirals", "blobs", "idx",
+  "shapes", "mnist", "fashion_mnist", "cifar10", "cifar100",
+];
 const ACTIVATIONS = ["sigmoid", "tanh", "relu"];
 const INITS = ["default", "gaussian", "xavier", "he"];
 const NORMS = ["none", "batch", "layer"];
 
-// [path, label, kind, options]; kinds: text, int, float, bool, select, ints (comma list), floats (comma list)
+// [path, label, kind, options]; kinds: text, int, float, bool, tristate (empty: the server's default), select,
+// ints (comma list), floats (comma list)
 const FIELDS = [
   ["name", "name", "text"],
   ["dataset.name", "dataset", "select", DATASETS],
   ["dataset.standardize", "standardize inputs", "bool"],
   ["dataset.val_fraction", "validation share", "float"],
-  ["dataset.n_samples", "samples (synthetic, idx)", "int"],
+  ["dataset.n_samples", "samples (synthetic: drawn; files: most read)", "int"],
   ["dataset.n_classes", "classes (synthetic)", "int"],
   ["dataset.n_features", "features (blobs)", "int"],
   ["dataset.noise", "noise (synthetic)", "float"],
   ["dataset.feature_scales", "feature scales (blobs, comma list)", "floats"],
   ["dataset.path", "folder of IDX files (idx)", "text"],
-  ["model.kind", "model", "select", ["mlp", "cnn"]],
-  ["model.hidden", "hidden widths / channels (comma list)", "ints"],
+  ["dataset.augment", "crop & flip (images; default: on for CIFAR)", "tristate"],
+  ["model.kind", "model", "select", ["mlp", "cnn", "vgg", "resnet"]],
+  ["model.hidden", "hidden widths / channels (mlp, cnn; comma list)", "ints"],
+  ["model.depth", "depth (vgg 11/13/16, resnet 20/32/44/56)", "int"],
+  ["model.width", "first-stage channels (vgg 64, resnet 16)", "int"],
+  ["model.residual_init", "plain resnet init", "select", ["skipinit", "standard"]],
   ["model.activation", "activation", "select", ACTIVATIONS],
   ["model.init", "init", "select", INITS],
   ["model.init_std", "gaussian init std", "float"],
@@ -28,6 +36,7 @@ const FIELDS = [
   ["optimizer.weight_decay", "weight decay", "float"],
   ["batch_size", "batch size", "int"],
   ["steps", "steps", "int"],
+  ["precision", "precision", "select", ["fp32", "bf16"]],
   ["seed", "seed", "int"],
   ["probe.every", "sample every (steps)", "int"],
   ["probe.bins", "histogram bins", "int"],
@@ -59,7 +68,10 @@ function set(obj, path, value) {
 
 function input(path, kind, options) {
   let control;
-  if (kind === "select") {
+  if (kind === "tristate") {
+    control = document.createElement("select");
+    for (const [label, value] of [["(default)", ""], ["on", "true"], ["off", "false"]]) control.add(new Option(label, value));
+  } else if (kind === "select") {
     control = document.createElement("select");
     for (const o of options) control.add(new Option(o === "" ? "(inherit)" : o, o));
   } else {
@@ -85,6 +97,7 @@ function read(control) {
   const v = control.value.trim();
   switch (control.dataset.kind) {
     case "bool": return control.checked;
+    case "tristate": return v === "" ? null : v === "true";
     case "int": return v === "" ? null : Number(v);
     case "float": return v === "" ? null : Number(v);
     case "ints":

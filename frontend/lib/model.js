@@ -126,6 +126,15 @@ export class ExperimentModel {
   }
 
   // Seconds left at the rate trained so far (pauses excluded), or null before there is a rate.
+  // Training images per second, every running variant counted: what a GPU buys shows here.
+  imagesPerSecond() {
+    if (!this.elapsed || !this.lastStep) return null;
+    const spec = this.experiment.spec;
+    const perStep = spec.variants.reduce(
+      (sum, v, i) => sum + (this.runs[i]?.status === "diverged" ? 0 : v.batch_size ?? spec.batch_size), 0);
+    return (perStep * this.lastStep) / this.elapsed;
+  }
+
   eta() {
     if (!this.elapsed || !this.lastStep) return null;
     return ((this.experiment.spec.steps - this.lastStep) * this.elapsed) / this.lastStep;

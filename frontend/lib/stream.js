@@ -6,7 +6,7 @@ const BACKFILL_MAX = 2000; // frames fetched for one gap; a longer outage keeps 
 const PING_MS = 20000;
 
 export class Stream {
-  // handlers: {hello(msg, first), frame(frame), status(msg), layers(msg), connection(state)}
+  // handlers: {hello(msg, first), frame(frame), status(msg), layers(msg), download(msg), connection(state)}
   constructor(experimentId, handlers) {
     this.id = experimentId;
     this.h = handlers;
@@ -66,6 +66,9 @@ export class Stream {
         break;
       case "layers":
         this.h.layers(msg);
+        break;
+      case "download":
+        this.h.download?.(msg);
         break;
       case "error":
         console.warn("normscope server:", msg.detail);
