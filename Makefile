@@ -28,6 +28,7 @@ e2e: $(STAMP) system-deps
 
 bench: $(STAMP)
 	$(PY) bench/probe.py
+	$(PY) bench/gpu.py
 	$(PY) bench/launch.py
 	$(PY) bench/fanout.py --clients 200
 	$(PY) bench/landscape.py
