@@ -128,7 +128,8 @@ def test_conv_nets_unsampled_steps_never_wait_for_the_gpu(kind, depth, precision
 @pytest.mark.parametrize(("kind", "depth"), CONV_NETS)
 def test_conv_cuda_frames_match_the_cpu_ones(kind, depth):
     """Same images, batches and crops on both (drawn on the host from the seed). Tolerance: 2% on the
-    first 20 steps' losses and quantiles: cuDNN's TF32 convolutions and reduction order differ from the CPU's."""
+    first 20 steps' losses and quantiles: cuDNN's TF32 convolutions and reduction order differ from
+    the CPU's."""
     frames: dict[str, list[Frame]] = {"cpu": [], "cuda": []}
     for device, out in frames.items():
         Trainer(_conv_spec(kind, depth), device, on_frame=out.append).run()
