@@ -5,6 +5,7 @@ from torch import nn
 from normscope.engine.data import load_dataset
 from normscope.engine.fold import count_layers, fold_batchnorm, fold_report
 from normscope.engine.models import batchnorm_layers, build_model
+from normscope.engine.trainer import Trainer
 from normscope.schemas import ExperimentSpec
 
 
@@ -56,3 +57,29 @@ def test_the_report_leaves_the_trained_model_as_it_was():
     assert (r.index, r.label, r.bn_folded, r.bn_kept, r.samples) == (1, "BN", 2, 0, len(xv))
     assert r.layers_before == 5 and r.layers_after == 3
     assert r.max_abs_diff < 1e-4 and r.same_predictions == 1.0
+
+
+@pytest.mark.parametrize(("kind", "depth"), [("vgg", 11), ("resnet", 20)])
+@pytest.mark.parametrize("placement", ["before", "after"])
+def test_vgg_and_resnet_fold_exactly_where_folding_is_exact(kind: str, depth: int, placement: str):
+    """Before the activation every BN folds into its conv; after it, a max pool or a residual join sits
+    between the BN and the next layer, so each is kept and the outputs are still the same."""
+    spec = ExperimentSpec.model_validate(
+        {
+            "dataset": {"name": "shapes", "n_samples": 300},
+            "model": {"kind": kind, "depth": depth, "width": 4, "activation": "relu", "init": "he"},
+            "optimizer": {"lr": 0.05, "momentum": 0.9},
+            "batch_size": 32,
+            "steps": 15,
+            "variants": [{"label": "BN", "norm": "batch", "placement": placement}],
+            "probe": {"every": 15, "eval_every": 100},
+        }
+    )
+    trainer = Trainer(spec, "cpu")
+    trainer.run()
+    model, xv = trainer.runs[0].model, trainer.runs[0].data[2]
+    n_bn = len(batchnorm_layers(model))
+    folded, kept = fold_batchnorm(model)
+    assert kept == (0 if placement == "before" else n_bn)
+    with torch.no_grad():
+        torch.testing.assert_close(folded(xv), model.eval()(xv), atol=1e-4, rtol=1e-4)
