@@ -41,6 +41,24 @@ def sweep_variants(lrs: list[float]) -> list[dict]:
     ]
 
 
+def cifar_resnet(depth: int) -> ExperimentSpec:
+    """A CIFAR ResNet of the given depth, plain (SkipInit) and BN, at the usual recipe's learning rate."""
+    return ExperimentSpec.model_validate(
+        {
+            "name": f"ResNet-{depth} on CIFAR-10, plain (SkipInit) vs BN",
+            "dataset": {"name": "cifar10"},
+            "model": {"kind": "resnet", "depth": depth, "width": 16, "activation": "relu", "init": "he"},
+            "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4},
+            "batch_size": 128,
+            "steps": 8000,
+            "precision": "bf16",
+            "seed": 0,
+            "variants": [{"label": "plain", "norm": "none"}, {"label": "BN", "norm": "batch"}],
+            "probe": {"every": 20, "bins": 64, "eval_every": 10},
+        }
+    )
+
+
 PRESETS: list[Preset] = [
     Preset(
         id="ioffe-szegedy",
@@ -377,20 +395,7 @@ PRESETS: list[Preset] = [
             "the BN one. Watch the percentile bands of the last block: BN keeps each branch at unit scale, "
             "which is what lets it down-weight the branches the way SkipInit does by hand."
         ),
-        spec=ExperimentSpec.model_validate(
-            {
-                "name": "ResNet-20 on CIFAR-10, plain (SkipInit) vs BN",
-                "dataset": {"name": "cifar10"},
-                "model": {"kind": "resnet", "depth": 20, "width": 16, "activation": "relu", "init": "he"},
-                "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4},
-                "batch_size": 128,
-                "steps": 8000,
-                "precision": "bf16",
-                "seed": 0,
-                "variants": [{"label": "plain", "norm": "none"}, {"label": "BN", "norm": "batch"}],
-                "probe": {"every": 20, "bins": 64, "eval_every": 10},
-            }
-        ),
+        spec=cifar_resnet(20),
         view=PresetView(layer="stage3.block3.conv2", tap="preact", chart="bands"),
     ),
     Preset(
@@ -401,20 +406,7 @@ PRESETS: list[Preset] = [
             "without a norm it needs SkipInit to train at all, and stays behind. The layer picker groups "
             "the 56 layers by stage."
         ),
-        spec=ExperimentSpec.model_validate(
-            {
-                "name": "ResNet-56 on CIFAR-10, plain (SkipInit) vs BN",
-                "dataset": {"name": "cifar10"},
-                "model": {"kind": "resnet", "depth": 56, "width": 16, "activation": "relu", "init": "he"},
-                "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4},
-                "batch_size": 128,
-                "steps": 8000,
-                "precision": "bf16",
-                "seed": 0,
-                "variants": [{"label": "plain", "norm": "none"}, {"label": "BN", "norm": "batch"}],
-                "probe": {"every": 20, "bins": 64, "eval_every": 10},
-            }
-        ),
+        spec=cifar_resnet(56),
         view=PresetView(layer="stage3.block9.conv2", tap="preact", chart="bands"),
     ),
     Preset(

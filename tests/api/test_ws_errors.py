@@ -25,7 +25,7 @@ def test_a_failing_stream_is_logged_with_its_traceback(tmp_path: Path, caplog):
         assert socket.receive_json()["type"] == "hello"
         with caplog.at_level(logging.ERROR, logger="normscope.ws"):
             # a frame the pump cannot read (no step): a bug in the stream, which must show in the log
-            client.portal.call(app.state.hub.publish, "e1", '{"type":"frame"}', True)
+            client.portal.call(app.state.hub.publish, "e1", '{"type":"frame","runs":[]}', True)
             for _ in range(50):  # a few turns of the loop for the pump to fail
                 if caplog.records:
                     break

@@ -23,18 +23,21 @@ def _spec(**probe) -> ExperimentSpec:
 
 
 def test_unsampled_steps_never_wait_for_the_gpu():
-    trainer = Trainer(_spec(), "cuda")
+    assert_unsampled_steps_never_sync(Trainer(_spec(), "cuda"))
+
+
+def assert_unsampled_steps_never_sync(trainer: Trainer) -> None:
     sampler = next(iter(trainer.samplers.values()))
     for r in trainer.runs:
         r.probe.attach()
-    sampler.next()  # the epoch's permutation is uploaded before the checked steps
+    sampler.next()  # the epoch's permutation (and crops) are uploaded before the checked steps
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
         for _ in range(9):
-            idx = sampler.next()
+            batch = sampler.next()
             for r in trainer.runs:
-                trainer._train_step(r, idx, sampled=False)
+                trainer._train_step(r, batch, sampled=False)
     finally:
         torch.cuda.set_sync_debug_mode("default")
     for r in trainer.runs:
@@ -108,21 +111,7 @@ def test_conv_nets_unsampled_steps_never_wait_for_the_gpu(kind, depth, precision
     """Crop/flip, uint8 scaling, channels-last, autocast, SkipInit: all queued, nothing read back."""
     trainer = Trainer(_conv_spec(kind, depth, precision), "cuda")
     assert trainer.channels_last and trainer.augment
-    sampler = next(iter(trainer.samplers.values()))
-    for r in trainer.runs:
-        r.probe.attach()
-    sampler.next()  # the epoch's permutation and crops are uploaded before the checked steps
-    torch.cuda.synchronize()
-    torch.cuda.set_sync_debug_mode("error")
-    try:
-        for _ in range(9):
-            batch = sampler.next()
-            for r in trainer.runs:
-                trainer._train_step(r, batch, sampled=False)
-    finally:
-        torch.cuda.set_sync_debug_mode("default")
-    for r in trainer.runs:
-        r.probe.detach()
+    assert_unsampled_steps_never_sync(trainer)
 
 
 @pytest.mark.parametrize(("kind", "depth"), CONV_NETS)

@@ -1,6 +1,10 @@
 import pytest
 
+from normscope.engine.models import InputShape
 from normscope.schemas import ExperimentSpec
+
+# one channel at MNIST's size (scaled inside the model), three at CIFAR's
+SHAPES = {1: InputShape(784, 10, (1, 28, 28), (33.0,), (78.0,)), 3: InputShape(3072, 10, (3, 32, 32))}
 
 
 def conv_spec(

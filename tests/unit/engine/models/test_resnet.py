@@ -1,12 +1,11 @@
 import pytest
 import torch
 
-from normscope.engine.models import InputShape, ResNet, build_model
+from normscope.engine.models import ResNet, build_model
 from normscope.engine.trainer import Trainer
 from normscope.schemas import ExperimentSpec
 from normscope.schemas.architectures import RESNET_DEPTHS
-
-SHAPES = {1: InputShape(784, 10, (1, 28, 28), (33.0,), (78.0,)), 3: InputShape(3072, 10, (3, 32, 32))}
+from tests.unit.engine.models.conftest import SHAPES
 
 
 @pytest.mark.parametrize("depth", RESNET_DEPTHS)

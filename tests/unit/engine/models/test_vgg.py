@@ -2,10 +2,9 @@ import pytest
 import torch
 from torch import nn
 
-from normscope.engine.models import VGG, InputShape, build_model
+from normscope.engine.models import VGG, build_model
 from normscope.schemas.architectures import VGG_STAGES
-
-SHAPES = {1: InputShape(784, 10, (1, 28, 28), (33.0,), (78.0,)), 3: InputShape(3072, 10, (3, 32, 32))}
+from tests.unit.engine.models.conftest import SHAPES
 
 
 @pytest.mark.parametrize("depth", sorted(VGG_STAGES))
