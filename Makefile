@@ -27,6 +27,7 @@ e2e: $(STAMP) system-deps
 	$(VENV)/bin/pytest tests/e2e
 
 bench: $(STAMP)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,bench]'
 	$(PY) bench/probe.py
 	$(PY) bench/gpu.py
 	$(PY) bench/launch.py

@@ -36,7 +36,9 @@ function showOptionalPanels(spec) {
     sweep: fig.isSweep(spec),
     landscape: spec.probe.landscape_every > 0,
     dependence: spec.probe.batch_dependence && spec.variants.some((v) => v.norm === "batch"),
+    backprop: Boolean(spec.probe.grad),
   };
+  el("tap-grad").hidden = !spec.probe.grad;
   for (const [chart, on] of Object.entries(shown)) document.querySelector(`.panel[data-chart="${chart}"]`).hidden = !on;
 }
 

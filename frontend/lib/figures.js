@@ -185,6 +185,7 @@ export const OVER_TIME = {
   grad: ["weight-gradient norm per layer", (ls) => ls.grad_norm, "log"],
   update: ["update / weight ratio per layer", (ls) => ls.update_ratio, "log"],
   saturation: ["saturation of the activation per layer", (ls) => ls.taps.act?.saturation ?? undefined, "linear"],
+  backprop: ["gradient norm at each layer's pre-activation (grad tap)", (ls) => ls.taps.grad?.norm ?? undefined, "log"],
 };
 
 export function overTimeFigure(model, style, which) {

@@ -1,6 +1,6 @@
 // The view lives in the query string, so a link shows the students exactly what the presenter shows.
 
-const TAPS = ["preact", "normed", "act"];
+const TAPS = ["preact", "normed", "act", "grad"];
 
 export function readView() {
   const q = new URLSearchParams(location.search);

@@ -117,6 +117,11 @@ def test_deep_sigmoid_top_layer_sinks_toward_zero_without_bn():
     assert median(layer(last, 0, top).taps["act"]) < 0.15 < median(layer(first, 0, top).taps["act"]) - 0.1
     assert 0.35 <= median(layer(last, 2, top).taps["act"]) <= 0.65  # BN keeps it centred
 
+    def reaching_first(run: int) -> float:  # the gradient at hidden1's pre-activation, relative to hidden5's
+        return layer(first, run, "hidden1").taps["grad"].norm / layer(first, run, top).taps["grad"].norm
+
+    assert reaching_first(0) < 0.01 < 0.1 < reaching_first(2), (reaching_first(0), reaching_first(2))
+
 
 @pytest.mark.slow
 def test_eval_mode_lags_train_mode_while_slow_running_averages_catch_up():

@@ -19,6 +19,13 @@ from normscope.schemas import TAP_ORDER, BNStats, LayerInfo, LayerStats, Summary
 from normscope.schemas.spec import Activation
 
 QUANTILES = (0.0, 0.15, 0.5, 0.85, 1.0)
+INNER_QUANTILES = QUANTILES[1:-1]  # min and max are always exact
+# Quantiles are exact for taps of at most this many elements; past it they come from a fixed random sample
+# of this many positions, drawn once per run. Error bound (Dvoretzky-Kiefer-Wolfowitz, Massart's constant):
+# with K i.i.d. draws the sample CDF is within eps of the tap's CDF everywhere, except with probability
+# 2·exp(-2·K·eps²). For K = 65,536 and eps = 0.01 that is 4e-6: a reported p50 lies between the tap's true
+# p49 and p51 (rank error at most 1 percentage point) in all but 4 in a million samples of a tap.
+EXACT_QUANTILES_UP_TO = 65_536
 SATURATION_MARGIN = 0.02
 # Saturated: below the first bound or above the second (sigmoid, tanh); for ReLU, exactly at the bound 0.
 BN_KEYS = ("batch_mean", "batch_var", "running_mean", "running_var", "gamma", "beta")
@@ -46,7 +53,11 @@ MIN_HALF_RANGE = 5.0
 
 
 def tap_range(activation: Activation, tap: Tap, absmax: float, layer_has_act: bool) -> tuple[float, float]:
-    """Fixed histogram range: an activation's own range when bounded, else chosen from the first sample."""
+    """Fixed histogram range: an activation's own range when bounded, else chosen from the first sample
+    (gradients on their own scale, however small: what grows or vanishes later counts under and over)."""
+    if tap == "grad":
+        r = nice_ceil(1.5 * absmax) if absmax > 0 else 1e-6
+        return (-r, r)
     if tap == "act" and layer_has_act:
         if activation in BOUNDED_RANGES:
             return BOUNDED_RANGES[activation]
@@ -67,18 +78,30 @@ class _Group:
 
     rows: list[_Row]
     n: int
-    marks: torch.Tensor  # (rows, bins + 3): histogram edges, then the two saturation bounds
-    q_idx: torch.Tensor  # sorted positions below and above each quantile
-    q_frac: np.ndarray  # numpy's 'linear' interpolation weight of each quantile
+    edges: torch.Tensor  # (rows, bins + 1) float64: numpy's own edges, so the counts are numpy.histogram's
+    offsets: torch.Tensor  # (rows, 1): where each row's buckets start in the flat count buffer
+    bounds: torch.Tensor  # (rows, 2) saturation bounds of the activation
+    sample: torch.Tensor | None  # fixed positions of the quantile subsample; None: the whole row (n <= K)
+    q_idx: torch.Tensor  # sorted positions below and above each inner quantile in the (sub)sample
+    q_frac: np.ndarray  # numpy's 'linear' interpolation weight of each inner quantile
 
 
 class Probe:
     """Watches one model: inside attached(), arm() before a sampled forward, pack() after the step."""
 
-    def __init__(self, model: ProbedNet, activation: Activation, bins: int) -> None:
+    def __init__(
+        self,
+        model: ProbedNet,
+        activation: Activation,
+        bins: int,
+        exact_up_to: int = EXACT_QUANTILES_UP_TO,
+        seed: int = 0,
+        grad: bool = False,
+    ) -> None:
         self.model = model
         self.activation = activation
         self.bins = bins
+        self.exact_up_to, self.seed, self.grad = exact_up_to, seed, grad
         layers = model.layers()
         self.layer_names = list(layers)
         self.blocks = list(layers.values())
@@ -92,13 +115,14 @@ class Probe:
         self._edges: dict[tuple[int, Tap], tuple[float, float]] = {}
         self._groups: list[_Group] | None = None
 
-    @staticmethod
-    def _taps_of(block: nn.Module) -> list[Tap]:
+    def _taps_of(self, block: nn.Module) -> list[Tap]:
         taps: list[Tap] = ["preact"]
         if block.norm is not None:
             taps.append("normed")
         if block.act is not None:
             taps.append("act")
+        if self.grad:
+            taps.append("grad")
         return sorted(taps, key=TAP_ORDER.index)
 
     # hooks -------------------------------------------------------------------------------------------
@@ -108,6 +132,15 @@ class Probe:
                 self._captured[(layer, tap)] = output.detach()
                 if tap == "normed":
                     self._norm_inputs[layer] = inputs[0].detach()
+                if tap == "preact" and self.grad and output.requires_grad:
+                    # a tensor hook on this step's output only: unsampled steps' backward passes carry none
+                    output.register_hook(self._grad_hook(layer))
+
+        return fn
+
+    def _grad_hook(self, layer: int) -> Callable[[torch.Tensor], None]:
+        def fn(grad: torch.Tensor) -> None:
+            self._captured[(layer, "grad")] = grad.detach()
 
         return fn
 
@@ -117,7 +150,8 @@ class Probe:
         for i, block in enumerate(self.blocks):
             modules = {"preact": block.linear, "normed": block.norm, "act": block.act}
             for tap in self.layer_taps[i]:
-                self._handles.append(modules[tap].register_forward_hook(self._hook(i, tap)))
+                if tap != "grad":  # the grad tap comes from the preact hook's tensor hook
+                    self._handles.append(modules[tap].register_forward_hook(self._hook(i, tap)))
 
     def detach(self) -> None:
         for h in self._handles:
@@ -183,28 +217,31 @@ class Probe:
         self._w_before = [b.linear.weight.detach().clone() for b in self.blocks]
 
     def _plan(self) -> list[_Group]:
-        """Rows grouped by element count (fixed for a run), so each group is one 2-D tensor."""
+        """Rows grouped by element count (fixed for a run), so each group is one 2-D tensor; taps past K
+        elements get their quantile subsample's positions here, once."""
         by_size: dict[int, list[_Row]] = {}
         for r in self._rows:
             by_size.setdefault(self._captured[(r.layer, r.tap)].numel(), []).append(r)
         device = next(iter(self._captured.values())).device
-        lo_sat, hi_sat = SATURATION_BOUNDS[self.activation]
+        gen = torch.Generator().manual_seed(self.seed)
         groups = []
         for n, rows in by_size.items():
-            # numpy's own float64 edges, so searching them in the sorted values reproduces numpy.histogram
-            marks = [
-                np.r_[np.linspace(*self._edges[(r.layer, r.tap)], self.bins + 1), lo_sat, hi_sat]
-                for r in rows
-            ]
-            pos = torch.tensor(QUANTILES, dtype=torch.float64) * (n - 1)
+            edges = np.stack([np.linspace(*self._edges[(r.layer, r.tap)], self.bins + 1) for r in rows])
+            sample = None
+            if n > self.exact_up_to:  # i.i.d. positions: the DKW bound below holds for any tensor
+                sample = torch.randint(0, n, (self.exact_up_to,), generator=gen).sort().values.to(device)
+            k = n if sample is None else self.exact_up_to
+            pos = torch.tensor(INNER_QUANTILES, dtype=torch.float64) * (k - 1)
             q_lo = pos.floor().long()
-            q_idx = torch.cat([q_lo, torch.clamp(q_lo + 1, max=n - 1)])
             groups.append(
                 _Group(
                     rows=rows,
                     n=n,
-                    marks=torch.from_numpy(np.stack(marks)).to(device),
-                    q_idx=q_idx.to(device),
+                    edges=torch.from_numpy(edges).to(device),
+                    offsets=(torch.arange(len(rows)) * (self.bins + 2)).view(-1, 1).to(device),
+                    bounds=torch.tensor([SATURATION_BOUNDS[self.activation]] * len(rows)).to(device),
+                    sample=sample,
+                    q_idx=torch.cat([q_lo, torch.clamp(q_lo + 1, max=k - 1)]).to(device),
                     q_frac=(pos - q_lo).numpy(),
                 )
             )
@@ -213,21 +250,33 @@ class Probe:
     def pack(self) -> torch.Tensor:
         """All statistics of the armed step as one float64 vector on the model's device (no host sync).
 
-        Per group of equal-size taps: one sort, then positions of the histogram edges and saturation bounds
-        in the sorted rows, sums for mean and std, and the neighbours of each quantile; unpack() finishes
-        the arithmetic on those few numbers on the host."""
+        Per group of equal-size taps, in O(n) and a fixed handful of ops: each value's bucket among the
+        fixed edges (one batched searchsorted), one bincount of all rows' buckets, sums for mean and std,
+        exact min and max, the saturation count, and the quantiles' neighbours in the sorted (sub)sample;
+        unpack() finishes the arithmetic on those few numbers on the host."""
         if self._groups is None:
             self._groups = self._plan()
         parts = []
         for g in self._groups:
             x = torch.stack([self._captured[(r.layer, r.tap)].reshape(-1) for r in g.rows]).float()
-            s = sort_rows(x).double()
-            found = torch.cat(
-                [torch.searchsorted(s, g.marks, side=side) for side in ("left", "right")], dim=1
+            x64 = x.double()  # compared with numpy's float64 edges, summed without float32's rounding
+            buckets = torch.searchsorted(g.edges, x64, right=True) + g.offsets  # 0: under, bins + 1: over
+            parts.append(_count(buckets.reshape(-1), len(g.rows) * (self.bins + 2)))
+            top = (x64 == g.edges[:, -1:]).sum(dim=1)  # the top edge belongs to the last bin, as in numpy
+            lo, hi = x.aminmax(dim=1)
+            if self.activation == "relu":  # exactly zero
+                sat = (x == 0).sum(dim=1)
+            else:  # below the low bound or above the high one
+                sat = (x < g.bounds[:, :1]).sum(dim=1) + (x > g.bounds[:, 1:]).sum(dim=1)
+            parts.append(
+                torch.stack([top.double(), x64.sum(dim=1), x64.square().sum(dim=1), sat.double()]).reshape(-1)
             )
-            parts.append(found.double().reshape(-1))
-            parts.append(torch.stack([s.sum(dim=1), s.square().sum(dim=1)]).reshape(-1))
-            parts.append(s[:, g.q_idx].reshape(-1))
+            sample = x if g.sample is None else x[:, g.sample]
+            parts.append(
+                torch.cat([lo[:, None], sort_rows(sample)[:, g.q_idx], hi[:, None]], dim=1)
+                .double()
+                .reshape(-1)
+            )
         parts.append(self._layer_scalars())
         parts.extend(self._bn_vectors(i) for i in self._bn_layers())
         self.armed = False
@@ -262,15 +311,15 @@ class Probe:
 
     def packed_size(self) -> int:
         assert self._groups is not None, "pack() before packed_size()"
-        marks = self.bins + 3
-        size = sum(len(g.rows) * (2 * marks + 2 + 2 * len(QUANTILES)) for g in self._groups)
+        per_row = (self.bins + 2) + 4 + 2 + 2 * len(INNER_QUANTILES)
+        size = sum(len(g.rows) for g in self._groups) * per_row
         size += 3 * len(self.blocks)
         return size + sum(6 * self.blocks[i].norm.num_features for i in self._bn_layers())
 
     def unpack(self, v: np.ndarray) -> list[LayerStats]:
         """Inverse of pack() on the host copy: counts, moments, quantiles, summaries from the packed parts."""
         assert self._groups is not None, "pack() before unpack()"
-        bins, nq = self.bins, len(QUANTILES)
+        bins, nq = self.bins, len(INNER_QUANTILES)
         taps: list[dict[Tap, TapStats]] = [{} for _ in self.blocks]
         pos = 0
 
@@ -281,30 +330,25 @@ class Probe:
 
         for g in self._groups:
             r_n, n = len(g.rows), g.n
-            found = take(r_n * 2 * (bins + 3)).reshape(r_n, 2, bins + 3)
-            left, right = found[:, 0], found[:, 1]
-            sums, sumsq = take(2 * r_n).reshape(2, r_n)
-            qv = take(r_n * 2 * nq).reshape(r_n, 2, nq)
+            buckets = take(r_n * (bins + 2)).reshape(r_n, bins + 2).astype(np.int64)
+            top, sums, sumsq, sat = take(4 * r_n).reshape(4, r_n)
+            qv = take(r_n * (2 + 2 * nq)).reshape(r_n, 2 + 2 * nq)
             mean = sums / n
             std = np.sqrt(np.maximum(sumsq / n - mean * mean, 0.0))
-            q = qv[:, 0] + (qv[:, 1] - qv[:, 0]) * g.q_frac
-            counts = np.diff(left[:, : bins + 1], axis=1)
-            counts[:, -1] = (
-                right[:, bins] - left[:, bins - 1]
-            )  # the top edge belongs to the last bin, as in numpy
-            if self.activation == "relu":  # exactly zero
-                sat = right[:, bins + 1] - left[:, bins + 1]
-            else:  # below the low bound or above the high one
-                sat = left[:, bins + 1] + n - right[:, bins + 2]
+            inner = qv[:, 1 : 1 + nq] + (qv[:, 1 + nq : 1 + 2 * nq] - qv[:, 1 : 1 + nq]) * g.q_frac
+            q = np.concatenate([qv[:, :1], inner, qv[:, -1:]], axis=1)
+            counts = buckets[:, 1 : bins + 1].copy()
+            counts[:, -1] += top.astype(np.int64)
             for k, r in enumerate(g.rows):
                 taps[r.layer][r.tap] = TapStats.model_construct(
-                    counts=counts[k].astype(np.int64).tolist(),
-                    under=int(left[k, 0]),
-                    over=int(n - right[k, bins]),
+                    counts=counts[k].tolist(),
+                    under=int(buckets[k, 0]),
+                    over=int(buckets[k, bins + 1] - top[k]),
                     mean=finite(mean[k]),
                     std=finite(std[k]),
                     q=[finite(x) for x in q[k]],
                     saturation=finite(sat[k] / n) if r.tap == "act" else None,
+                    norm=finite(np.sqrt(sumsq[k])) if r.tap == "grad" else None,
                 )
         n_layers = len(self.blocks)
         layer_sc = take(3 * n_layers).reshape(3, n_layers)
@@ -330,6 +374,16 @@ class Probe:
             )
             for i, name in enumerate(self.layer_names)
         ]
+
+
+def _count(buckets: torch.Tensor, size: int) -> torch.Tensor:
+    """How many of each bucket index. On CUDA bincount reads its input's max back to the host (a sync);
+    scatter_add into a zeroed buffer does not. On the CPU bincount is the faster of the two."""
+    if buckets.device.type == "cpu":
+        return torch.bincount(buckets, minlength=size).double()
+    counts = torch.zeros(size, dtype=torch.int64, device=buckets.device)
+    ones = torch.ones((), dtype=torch.int64, device=buckets.device).expand(buckets.shape)
+    return counts.scatter_add_(0, buckets, ones).double()
 
 
 def sort_rows(x: torch.Tensor) -> torch.Tensor:

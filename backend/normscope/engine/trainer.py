@@ -125,7 +125,14 @@ class Trainer:
             label=self.spec.variants[i].label,
             model=model,
             optimizer=make_optimizer(self.spec, model, lr),
-            probe=Probe(model, self.spec.model.activation, probe_spec.bins),
+            probe=Probe(
+                model,
+                self.spec.model.activation,
+                probe_spec.bins,
+                probe_spec.exact_quantiles_up_to,
+                self.spec.seed,
+                probe_spec.grad,
+            ),
             batch_size=self.spec.variant_batch_size(i),
             data=d.tensors(standardize, self.device),
             correct=torch.zeros((), dtype=torch.long, device=self.device),
@@ -136,13 +143,18 @@ class Trainer:
 
     # setup -------------------------------------------------------------------------------------------
     def _calibrate(self) -> list[LayerInfo]:
-        """Fix every histogram range from a forward pass on the first batch, shared by all variants."""
+        """Fix every histogram range from a forward pass on the first batch, shared by all variants (and a
+        backward pass, whose gradients are dropped, when the grad tap is on)."""
         absmax: dict[tuple[int, Tap], float] = {}
+        grad = self.spec.probe.grad
         for run in self.runs:
             idx = BatchSampler(len(self.dataset.y_train), run.batch_size, self.spec.seed, self.device).next()
-            with run.probe.attached(), torch.no_grad(), frozen_bn_stats(run.model):
+            with run.probe.attached(), torch.set_grad_enabled(grad), frozen_bn_stats(run.model):
                 run.probe.arm()
-                run.model(run.data[0][idx])
+                out = run.model(run.data[0][idx])
+                if grad:
+                    F.cross_entropy(out, run.data[1][idx]).backward()
+                    run.model.zero_grad(set_to_none=True)
                 for k, v in run.probe.absmax().items():
                     absmax[k] = max(absmax.get(k, 0.0), v if math.isfinite(v) else 0.0)
         has_act = [b.act is not None for b in self.runs[0].probe.blocks]

@@ -4,9 +4,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-Tap = Literal["preact", "normed", "act"]
+Tap = Literal["preact", "normed", "act", "grad"]
 RunStatus = Literal["running", "diverged", "done", "cancelled"]
-TAP_ORDER: tuple[Tap, ...] = ("preact", "normed", "act")
+TAP_ORDER: tuple[Tap, ...] = ("preact", "normed", "act", "grad")
 
 
 class TapStats(BaseModel):
@@ -18,6 +18,9 @@ class TapStats(BaseModel):
     q: list[float | None] = Field(description="[min, p15, p50, p85, max]")
     saturation: float | None = Field(
         description="Share of activation outputs near an asymptote (act tap only)."
+    )
+    norm: float | None = Field(
+        None, description="L2 norm of the whole tap (grad only): how much gradient reaches this layer."
     )
 
 

@@ -196,6 +196,18 @@ class ProbeSpec(Strict):
     every: int = Field(10, ge=1, le=100_000, description="Steps between frames.")
     bins: int = Field(64, ge=8, le=256)
     eval_every: int = Field(5, ge=1, le=100_000, description="Frames between validation passes.")
+    grad: bool = Field(
+        False,
+        description="A fourth tap, grad: the gradient of the loss at each layer's pre-activation on sampled "
+        "steps, with its norm: vanishing and exploding gradients, layer by layer.",
+    )
+    exact_quantiles_up_to: int = Field(
+        65_536,
+        ge=1024,
+        le=2**24,
+        description="Taps of at most this many elements get exact percentiles; larger ones take them from a "
+        "fixed random sample of this many (rank error at most 1 point at the default).",
+    )
     landscape_every: int = Field(
         0, ge=0, le=100_000, description="Frames between landscape probes (Santurkar et al.); 0 turns it off."
     )

@@ -155,3 +155,101 @@ def test_ranges_are_readable_and_bounded_activations_use_their_own():
     assert tap_range("relu", "preact", 2.0, True) == (-5.0, 5.0)
     assert tap_range("sigmoid", "preact", 0.1, True) == (-5.0, 5.0)  # a small init does not fix a tiny range
     assert tap_range("sigmoid", "normed", 8.0, True) == (-20.0, 20.0)
+
+
+LARGE = (1024, 256)  # 262,144 elements a tap: past K, so the quantiles come from the fixed subsample
+
+
+def _probe_identity_layer(activation: str, x: torch.Tensor):
+    """A layer that passes its input through unchanged (identity weights, no bias), then the activation:
+    the preact tap is exactly x, the act tap exactly the activation of x."""
+    spec = ExperimentSpec.model_validate(
+        {
+            "model": {"hidden": [x.shape[1]], "activation": activation},
+            "variants": [{"label": "plain"}],
+            "probe": {"bins": 64},
+        }
+    )
+    model = build_model(spec, 0, InputShape(x.shape[1], 4))
+    with torch.no_grad():
+        model.blocks["hidden1"].linear.weight.copy_(torch.eye(x.shape[1]))
+        model.blocks["hidden1"].linear.bias.zero_()
+    probe = Probe(model, activation, 64, seed=3)
+    with probe.attached():
+        probe.arm()
+        model(x)
+        absmax = probe.absmax()
+        probe.set_ranges({k: tap_range(activation, k[1], v, k[0] == 0) for k, v in absmax.items()})
+        probe.arm()
+        model(x)
+        stats = probe.unpack(probe.pack().numpy())
+    return stats[0].taps
+
+
+def _rank_error(values: np.ndarray, q: float, reported: float) -> float:
+    """How far the reported value's rank in the whole tap is from q (ties count in its favour)."""
+    below, at_or_below = (values < reported).mean(), (values <= reported).mean()
+    return max(0.0, below - q, q - at_or_below)
+
+
+@pytest.mark.parametrize(
+    ("activation", "tap", "draw"),
+    [
+        ("tanh", "preact", lambda g: torch.randn(LARGE, generator=g)),
+        ("tanh", "preact", lambda g: torch.distributions.StudentT(1.5).sample(LARGE)),  # heavy tails (seeded)
+        ("relu", "act", lambda g: torch.randn(LARGE, generator=g) + 0.3),  # a point mass at 0
+        ("sigmoid", "act", lambda g: 8 * torch.randn(LARGE, generator=g)),  # piled up near 0 and 1
+    ],
+)
+def test_large_tap_quantiles_are_within_the_stated_rank_error(activation, tap, draw):
+    torch.manual_seed(0)
+    x = draw(torch.Generator().manual_seed(1))
+    taps = _probe_identity_layer(activation, x)
+    seen = {
+        "preact": x,
+        "act": {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}[activation](x),
+    }
+    values = seen[tap].numpy().ravel().astype(np.float64)
+    ts = taps[tap]
+    assert ts.q[0] == values.min() and ts.q[4] == pytest.approx(values.max(), rel=1e-6)  # exact
+    for q, reported in zip(QUANTILES[1:4], ts.q[1:4], strict=True):
+        assert _rank_error(values, q, reported) <= 0.01, (q, reported)
+    assert sum(ts.counts) + ts.under + ts.over == values.size  # every element counted, none sorted
+
+
+def test_the_grad_tap_is_the_loss_gradient_at_each_preactivation():
+    spec = _spec("sigmoid", "batch")
+    model = build_model(spec, 0, InputShape(10, 4))
+    probe = Probe(model, "sigmoid", 32, grad=True)
+    assert all("grad" in taps for taps in probe.layer_taps)
+    preacts: dict[str, torch.Tensor] = {}
+
+    def keep(name: str):
+        def fn(module, inputs, output):
+            output.retain_grad()
+            preacts[name] = output
+
+        return fn
+
+    handles = [b.linear.register_forward_hook(keep(n)) for n, b in model.blocks.items()]
+    x, y = torch.randn(32, 10, generator=torch.Generator().manual_seed(2)), torch.arange(32) % 4
+    with probe.attached():
+        probe.arm()
+        F.cross_entropy(model(x), y).backward()
+        probe.set_ranges({k: tap_range("sigmoid", k[1], v, k[0] < 2) for k, v in probe.absmax().items()})
+        model.zero_grad(set_to_none=True)
+        probe.arm()
+        F.cross_entropy(model(x), y).backward()
+        stats = probe.unpack(probe.pack().numpy())
+    for h in handles:
+        h.remove()
+    info = {li.name: li for li in probe.layer_info()}
+    for layer in stats:
+        g = preacts[layer.name].grad.numpy().astype(np.float64).ravel()
+        ts = layer.taps["grad"]
+        counts, _ = np.histogram(g, np.asarray(info[layer.name].edges["grad"]))
+        assert ts.counts == counts.tolist() and sum(ts.counts) + ts.under + ts.over == g.size
+        assert ts.norm == pytest.approx(np.linalg.norm(g), rel=1e-5)
+        assert ts.mean == pytest.approx(g.mean(), rel=1e-4, abs=1e-9)
+        assert ts.saturation is None and layer.taps["preact"].norm is None
+    assert info["hidden1"].edges["grad"][-1] < 1  # on the gradient's own scale, not the ±5 of activations
