@@ -22,7 +22,13 @@ from normscope.engine.trainer import Trainer
 from normscope.presets import get_preset
 from normscope.schemas import ExperimentSpec
 
-TARGETS = {"every10": 1.05, "every1": 1.5, "tensorboard_min_ratio": 10.0, "conv_sample_steps": 0.5}
+TARGETS = {
+    "every10": 1.05,
+    "every1": 1.5,
+    "tensorboard_min_ratio": 10.0,
+    "conv_sample_steps": 0.5,
+    "resnet56_frame_bytes": 100_000,
+}
 
 
 def bn_paper_spec() -> ExperimentSpec:
@@ -227,6 +233,26 @@ def tensorboard_ratio(spec: ExperimentSpec, device: str, dataset: Dataset | None
     }
 
 
+def resnet56_frame_bytes(device: str) -> dict:
+    """One frame of a ResNet-56 plain/BN pair (56 probed layers, 3 taps where there is a norm, 64 bins)
+    as the server stores and sends it: the encoded JSON."""
+    spec = ExperimentSpec.model_validate(
+        {
+            "name": "ResNet-56 pair",
+            "dataset": {"name": "cifar10", "augment": False},
+            "model": {"kind": "resnet", "depth": 56, "width": 16, "activation": "relu", "init": "he"},
+            "batch_size": 128,
+            "steps": 2,
+            "variants": [{"label": "plain"}, {"label": "BN", "norm": "batch"}],
+            "probe": {"every": 1, "bins": 64, "eval_every": 100_000},
+        }
+    )
+    frames = []
+    Trainer(spec, device, dataset=cifar_shaped(), on_frame=frames.append).run()
+    size = len(frames[0].model_dump_json())
+    return {"frame_bytes": size, "meets": size < TARGETS["resnet56_frame_bytes"]}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--device", default="cuda:0" if torch.cuda.is_available() else "cpu")
@@ -263,6 +289,7 @@ def main() -> None:
             )
         result[name] = r
     result["vgg11_pair_b128"] = conv_sample_cost(args.conv_steps, 3, args.device, args.conv_width)
+    result["resnet56_pair_b128"] = resnet56_frame_bytes(args.device)
     print(json.dumps(result))
 
 

@@ -315,3 +315,28 @@ def test_the_landscape_probe_and_batch_dependence_get_their_charts(page: Page, s
     page.locator('.panel[data-chart="dependence"]').scroll_into_view_if_needed()
     wait_for(page, "ns.renderer.report()['chart-dependence']?.traces === 2")  # BN only: its size and pairs
     screenshot(page, "landscape")
+
+
+def test_the_grad_tap_gets_its_radio_and_its_chart(page: Page, server: Server):
+    with server.client() as c:
+        preset = next(p for p in c.get("/api/presets").json() if p["id"] == "deep-sigmoid")
+        eid = c.post("/api/experiments", json={**preset["spec"], "steps": 40}).json()["id"]
+        wait_status(c, eid, {"done"})
+    page.goto(f"{server.url}/experiments/{eid}?tap=grad&layer=hidden1")
+    expect(page.locator("#tap-grad")).to_be_visible()
+    expect(page.locator('input[name="tap"][value="grad"]')).to_be_checked()
+    panel = page.locator('.panel[data-chart="backprop"]')
+    expect(panel).to_be_visible()
+    panel.scroll_into_view_if_needed()
+    wait_for(page, "ns.renderer.report()['chart-backprop']?.traces === 18")  # 6 layers × 3 variants
+    page.locator('.panel[data-chart="bands"]').scroll_into_view_if_needed()  # charts out of view wait
+    title = wait_for(page, "document.querySelector('#chart-bands .gtitle')?.textContent")
+    assert title.startswith("hidden1 · grad")
+
+
+def test_without_the_grad_tap_there_is_no_grad_radio(page: Page, server: Server):
+    eid = launch(server, steps=20)
+    page.goto(f"{server.url}/experiments/{eid}")
+    expect(page.locator("#layer option")).to_have_count(3, timeout=30_000)
+    expect(page.locator("#tap-grad")).to_be_hidden()
+    expect(page.locator('.panel[data-chart="backprop"]')).to_be_hidden()
