@@ -120,7 +120,7 @@ def time_wandb(
             run.log(losses)
         _sync(device)
         elapsed = (time.perf_counter() - t0) / steps
-        run.finish(quiet=True)
+        run.finish()
     return elapsed
 
 

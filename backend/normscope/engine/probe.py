@@ -78,7 +78,8 @@ class _Group:
 
     rows: list[_Row]
     n: int
-    edges: torch.Tensor  # (rows, bins + 1) float64: numpy's own edges, so the counts are numpy.histogram's
+    marks: torch.Tensor  # (rows, bins + 3) float64: numpy's own edges, then the saturation bounds
+    linear: torch.Tensor  # (rows, 3) float64: each row's low edge, bin width and high edge
     offsets: torch.Tensor  # (rows, 1): where each row's buckets start in the flat count buffer
     bounds: torch.Tensor  # (rows, 2) saturation bounds of the activation
     sample: torch.Tensor | None  # fixed positions of the quantile subsample; None: the whole row (n <= K)
@@ -227,6 +228,11 @@ class Probe:
         groups = []
         for n, rows in by_size.items():
             edges = np.stack([np.linspace(*self._edges[(r.layer, r.tap)], self.bins + 1) for r in rows])
+            lows, highs = edges[:, 0], edges[:, -1]
+            linear = np.stack(
+                [lows, (highs - lows) / self.bins, highs], axis=1
+            )  # what linspace computes from
+            bounds = np.array([SATURATION_BOUNDS[self.activation]] * len(rows))
             sample = None
             if n > self.exact_up_to:  # i.i.d. positions: the DKW bound below holds for any tensor
                 sample = torch.randint(0, n, (self.exact_up_to,), generator=gen).sort().values.to(device)
@@ -237,9 +243,10 @@ class Probe:
                 _Group(
                     rows=rows,
                     n=n,
-                    edges=torch.from_numpy(edges).to(device),
+                    marks=torch.from_numpy(np.concatenate([edges, bounds], axis=1)).to(device),
+                    linear=torch.from_numpy(linear).to(device),
                     offsets=(torch.arange(len(rows)) * (self.bins + 2)).view(-1, 1).to(device),
-                    bounds=torch.tensor([SATURATION_BOUNDS[self.activation]] * len(rows)).to(device),
+                    bounds=torch.from_numpy(bounds).float().to(device),
                     sample=sample,
                     q_idx=torch.cat([q_lo, torch.clamp(q_lo + 1, max=k - 1)]).to(device),
                     q_frac=(pos - q_lo).numpy(),
@@ -250,37 +257,64 @@ class Probe:
     def pack(self) -> torch.Tensor:
         """All statistics of the armed step as one float64 vector on the model's device (no host sync).
 
-        Per group of equal-size taps, in O(n) and a fixed handful of ops: each value's bucket among the
-        fixed edges (one batched searchsorted), one bincount of all rows' buckets, sums for mean and std,
-        exact min and max, the saturation count, and the quantiles' neighbours in the sorted (sub)sample;
-        unpack() finishes the arithmetic on those few numbers on the host."""
+        Per group of equal-size taps, the same numbers either way: bucket counts on the fixed edges (under,
+        each bin, at or over the top), the count equal to the top edge, sums for mean and std, the
+        saturation count, min, the quantiles' neighbours, max. Taps of at most K elements are sorted (cheap
+        at that size, and exact quantiles); larger ones are binned in O(n) by arithmetic, corrected to
+        numpy's float64 edges, with quantiles from their fixed sample. unpack() finishes on the host."""
         if self._groups is None:
             self._groups = self._plan()
         parts = []
         for g in self._groups:
             x = torch.stack([self._captured[(r.layer, r.tap)].reshape(-1) for r in g.rows]).float()
-            x64 = x.double()  # compared with numpy's float64 edges, summed without float32's rounding
-            buckets = torch.searchsorted(g.edges, x64, right=True) + g.offsets  # 0: under, bins + 1: over
-            parts.append(_count(buckets.reshape(-1), len(g.rows) * (self.bins + 2)))
-            top = (x64 == g.edges[:, -1:]).sum(dim=1)  # the top edge belongs to the last bin, as in numpy
-            lo, hi = x.aminmax(dim=1)
-            if self.activation == "relu":  # exactly zero
-                sat = (x == 0).sum(dim=1)
-            else:  # below the low bound or above the high one
-                sat = (x < g.bounds[:, :1]).sum(dim=1) + (x > g.bounds[:, 1:]).sum(dim=1)
-            parts.append(
-                torch.stack([top.double(), x64.sum(dim=1), x64.square().sum(dim=1), sat.double()]).reshape(-1)
-            )
-            sample = x if g.sample is None else x[:, g.sample]
-            parts.append(
-                torch.cat([lo[:, None], sort_rows(sample)[:, g.q_idx], hi[:, None]], dim=1)
-                .double()
-                .reshape(-1)
-            )
+            parts.extend(self._sorted_stats(g, x) if g.sample is None else self._binned_stats(g, x))
         parts.append(self._layer_scalars())
         parts.extend(self._bn_vectors(i) for i in self._bn_layers())
         self.armed = False
         return torch.cat(parts)
+
+    def _sorted_stats(self, g: _Group, x: torch.Tensor) -> list[torch.Tensor]:
+        """A small group: sort each row, then find the edges and saturation bounds in it."""
+        s = sort_rows(x).double()
+        n, bins = g.n, self.bins
+        left = torch.searchsorted(s, g.marks, side="left")  # how many values lie below each mark
+        right = torch.searchsorted(s, g.marks, side="right")  # ... at or below it
+        full = torch.full_like(left[:, :1], n)
+        buckets = torch.diff(torch.cat([torch.zeros_like(full), left[:, : bins + 1], full], dim=1), dim=1)
+        top = right[:, bins] - left[:, bins]
+        if self.activation == "relu":  # exactly zero
+            sat = right[:, bins + 1] - left[:, bins + 1]
+        else:  # below the low bound or above the high one
+            sat = left[:, bins + 1] + n - right[:, bins + 2]
+        moments = torch.stack([top.double(), s.sum(dim=1), s.square().sum(dim=1), sat.double()])
+        ends = torch.cat([s[:, :1], s[:, g.q_idx], s[:, -1:]], dim=1)
+        return [buckets.double().reshape(-1), moments.reshape(-1), ends.reshape(-1)]
+
+    def _binned_stats(self, g: _Group, x: torch.Tensor) -> list[torch.Tensor]:
+        """A large group in O(n): each value's bin by arithmetic in float32, then moved by one where numpy's
+        float64 edges (linspace: i·step + low, the last one the high end exactly) say otherwise."""
+        bins = self.bins
+        low, step, high = g.linear[:, :1], g.linear[:, 1:2], g.linear[:, 2:3]
+        f = ((x - low.float()) / step.float()).floor_().nan_to_num_(nan=bins - 1).clamp_(0, bins - 1)
+        fd = f.double()
+        lower = fd * step + low
+        upper = torch.where(fd == bins - 1, high, (fd + 1) * step + low)
+        bucket = f.long() + 1 - (x < lower).long() + (x >= upper).long()  # 0: under, bins + 1: at or over top
+        counts = _count((bucket + g.offsets).reshape(-1), len(g.rows) * (bins + 2))
+        top = (x == high).sum(dim=1)
+        if self.activation == "relu":
+            sat = (x == 0).sum(dim=1)
+        else:
+            sat = (x < g.bounds[:, :1]).sum(dim=1) + (x > g.bounds[:, 1:]).sum(dim=1)
+        mean = x.mean(dim=1, keepdim=True)
+        var = (x - mean).square().mean(dim=1)  # two passes: no cancellation between E[x²] and E[x]²
+        mean64, n = mean[:, 0].double(), g.n
+        moments = torch.stack([top.double(), mean64 * n, (var.double() + mean64.square()) * n, sat.double()])
+        sample = sort_rows(x[:, g.sample])
+        ends = torch.cat(
+            [x.amin(dim=1, keepdim=True), sample[:, g.q_idx], x.amax(dim=1, keepdim=True)], dim=1
+        )
+        return [counts, moments.reshape(-1), ends.double().reshape(-1)]
 
     def _layer_scalars(self) -> torch.Tensor:
         weights = [b.linear.weight.detach() for b in self.blocks]

@@ -183,7 +183,7 @@ def _probe_identity_layer(activation: str, x: torch.Tensor):
         probe.arm()
         model(x)
         stats = probe.unpack(probe.pack().numpy())
-    return stats[0].taps
+    return stats[0].taps, probe.layer_info()[0].edges
 
 
 def _rank_error(values: np.ndarray, q: float, reported: float) -> float:
@@ -199,12 +199,14 @@ def _rank_error(values: np.ndarray, q: float, reported: float) -> float:
         ("tanh", "preact", lambda g: torch.distributions.StudentT(1.5).sample(LARGE)),  # heavy tails (seeded)
         ("relu", "act", lambda g: torch.randn(LARGE, generator=g) + 0.3),  # a point mass at 0
         ("sigmoid", "act", lambda g: 8 * torch.randn(LARGE, generator=g)),  # piled up near 0 and 1
+        # every value exactly on an edge: range ±20 (from the largest, 10), edges every 0.625
+        ("tanh", "preact", lambda g: 0.625 * torch.randint(-16, 17, LARGE, generator=g).float()),
     ],
 )
-def test_large_tap_quantiles_are_within_the_stated_rank_error(activation, tap, draw):
+def test_large_taps_count_exactly_and_their_quantiles_are_within_the_stated_rank_error(activation, tap, draw):
     torch.manual_seed(0)
     x = draw(torch.Generator().manual_seed(1))
-    taps = _probe_identity_layer(activation, x)
+    taps, edges = _probe_identity_layer(activation, x)
     seen = {
         "preact": x,
         "act": {"tanh": torch.tanh, "relu": torch.relu, "sigmoid": torch.sigmoid}[activation](x),
@@ -214,7 +216,11 @@ def test_large_tap_quantiles_are_within_the_stated_rank_error(activation, tap, d
     assert ts.q[0] == values.min() and ts.q[4] == pytest.approx(values.max(), rel=1e-6)  # exact
     for q, reported in zip(QUANTILES[1:4], ts.q[1:4], strict=True):
         assert _rank_error(values, q, reported) <= 0.01, (q, reported)
-    assert sum(ts.counts) + ts.under + ts.over == values.size  # every element counted, none sorted
+    counts, _ = np.histogram(values, np.asarray(edges[tap]))  # binned by arithmetic, as numpy counts
+    assert ts.counts == counts.tolist()
+    assert ts.under == int((values < edges[tap][0]).sum()) and ts.over == int((values > edges[tap][-1]).sum())
+    assert ts.mean == pytest.approx(values.mean(), rel=1e-5, abs=1e-6)
+    assert ts.std == pytest.approx(values.std(), rel=1e-5)
 
 
 def test_the_grad_tap_is_the_loss_gradient_at_each_preactivation():
