@@ -267,7 +267,12 @@ class Probe:
         parts = []
         for g in self._groups:
             x = torch.stack([self._captured[(r.layer, r.tap)].reshape(-1) for r in g.rows]).float()
-            parts.extend(self._sorted_stats(g, x) if g.sample is None else self._binned_stats(g, x))
+            if g.sample is None:
+                parts.extend(self._sorted_stats(g, x))
+            elif x.device.type == "cpu":
+                parts.extend(self._binned_stats_numpy(g, x))
+            else:
+                parts.extend(self._binned_stats(g, x))
         parts.append(self._layer_scalars())
         parts.extend(self._bn_vectors(i) for i in self._bn_layers())
         self.armed = False
@@ -289,6 +294,30 @@ class Probe:
         moments = torch.stack([top.double(), s.sum(dim=1), s.square().sum(dim=1), sat.double()])
         ends = torch.cat([s[:, :1], s[:, g.q_idx], s[:, -1:]], dim=1)
         return [buckets.double().reshape(-1), moments.reshape(-1), ends.reshape(-1)]
+
+    def _binned_stats_numpy(self, g: _Group, x: torch.Tensor) -> list[torch.Tensor]:
+        """A large group on the CPU: numpy's own uniform-bin histogram (numpy's counts by definition, ~6 ns an
+        element) and its reductions, several times faster here than torch's CPU kernels or a sort."""
+        a = x.numpy()
+        n, bins = g.n, self.bins
+        linear = g.linear.numpy()
+        buckets = np.empty((len(g.rows), bins + 2))
+        for k, (low, _, high) in enumerate(linear):
+            buckets[k, 1 : bins + 1] = np.histogram(a[k], bins=bins, range=(low, high))[0]
+            buckets[k, bins + 1] = np.count_nonzero(a[k] > _float32_below(high))  # > high, exactly
+        buckets[:, 0] = n - buckets[:, 1:].sum(axis=1)  # below the low edge (numpy counts both ends in)
+        lo_sat, hi_sat = (np.float32(b) for b in SATURATION_BOUNDS[self.activation])
+        if self.activation == "relu":
+            sat = n - np.count_nonzero(a, axis=1)
+        else:
+            sat = np.count_nonzero(a < lo_sat, axis=1) + np.count_nonzero(a > hi_sat, axis=1)
+        top = np.zeros(len(g.rows))  # numpy's last bin already holds the values on the top edge
+        sums = a.sum(axis=1, dtype=np.float64)
+        sumsq = np.einsum("ij,ij->i", a, a, dtype=np.float64)
+        sample = np.sort(a[:, g.sample.numpy()], axis=1)[:, g.q_idx.numpy()]
+        ends = np.concatenate([a.min(axis=1)[:, None], sample, a.max(axis=1)[:, None]], axis=1)
+        packed = np.concatenate([buckets.ravel(), np.stack([top, sums, sumsq, sat]).ravel(), ends.ravel()])
+        return [torch.from_numpy(packed.astype(np.float64))]
 
     def _binned_stats(self, g: _Group, x: torch.Tensor) -> list[torch.Tensor]:
         """A large group in O(n): each value's bin by arithmetic in float32, then moved by one where numpy's
@@ -408,6 +437,12 @@ class Probe:
             )
             for i, name in enumerate(self.layer_names)
         ]
+
+
+def _float32_below(x: float) -> np.float32:
+    """The largest float32 at or below x: for a float32 value v, v > x exactly when v > this."""
+    f = np.float32(x)
+    return f if float(f) <= x else np.nextafter(f, np.float32(-np.inf))
 
 
 def _count(buckets: torch.Tensor, size: int) -> torch.Tensor:
