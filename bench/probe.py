@@ -67,18 +67,26 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def plain_step(t: Trainer) -> dict[str, torch.Tensor]:
+    """One step of every run with nothing but batch, forward, backward, update: each run's loss."""
+    batches = {b: s.next() for b, s in t.samplers.items()}
+    losses = {}
+    for r in t.runs:
+        idx = batches[r.batch_size]
+        loss = F.cross_entropy(r.model(r.data[0][idx]), r.data[1][idx])
+        r.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        r.optimizer.step()
+        losses[r.label] = loss
+    return losses
+
+
 def time_plain(spec: ExperimentSpec, steps: int, device: str, dataset: Dataset | None) -> float:
     t = _trainer(spec, 1, steps, device, dataset)
     _sync(device)
     t0 = time.perf_counter()
     for _ in range(steps):
-        batches = {b: s.next() for b, s in t.samplers.items()}
-        for r in t.runs:
-            idx = batches[r.batch_size]
-            loss = F.cross_entropy(r.model(r.data[0][idx]), r.data[1][idx])
-            r.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            r.optimizer.step()
+        plain_step(t)
     _sync(device)
     return (time.perf_counter() - t0) / steps
 
@@ -108,16 +116,7 @@ def time_wandb(
         _sync(device)
         t0 = time.perf_counter()
         for _ in range(steps):
-            batches = {b: s.next() for b, s in t.samplers.items()}
-            losses = {}
-            for r in t.runs:
-                idx = batches[r.batch_size]
-                loss = F.cross_entropy(r.model(r.data[0][idx]), r.data[1][idx])
-                r.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                r.optimizer.step()
-                losses[f"loss/{r.label}"] = loss.item()
-            run.log(losses)
+            run.log({f"loss/{label}": loss.item() for label, loss in plain_step(t).items()})
         _sync(device)
         elapsed = (time.perf_counter() - t0) / steps
         run.finish()

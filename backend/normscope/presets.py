@@ -41,6 +41,32 @@ def sweep_variants(lrs: list[float]) -> list[dict]:
     ]
 
 
+def ioffe_szegedy(name: str, dataset: dict, steps: int, every: int, eval_every: int) -> ExperimentSpec:
+    """The paper's Figure 1 net: 3x100 sigmoid, batch 60, plain and BN from the same small Gaussian init."""
+    return ExperimentSpec.model_validate(
+        {
+            "name": name,
+            "dataset": dataset,
+            "model": {
+                "kind": "mlp",
+                "hidden": [100, 100, 100],
+                "activation": "sigmoid",
+                "init": "gaussian",
+                "init_std": 0.06,
+            },
+            "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.0},
+            "batch_size": 60,
+            "steps": steps,
+            "seed": 0,
+            "variants": [
+                {"label": "plain", "norm": "none"},
+                {"label": "BN", "norm": "batch", "placement": "before"},
+            ],
+            "probe": {"every": every, "bins": 64, "eval_every": eval_every},
+        }
+    )
+
+
 def cifar_resnet(depth: int) -> ExperimentSpec:
     """A CIFAR ResNet of the given depth, plain (SkipInit) and BN, at the usual recipe's learning rate."""
     return ExperimentSpec.model_validate(
@@ -68,28 +94,7 @@ PRESETS: list[Preset] = [
             "15/50/85 percentile band of the last hidden layer's sigmoid input: without BN it drifts as "
             "the layers below change, with BN it stays put. BN reaches high validation accuracy far sooner."
         ),
-        spec=ExperimentSpec.model_validate(
-            {
-                "name": "BN vs plain, sigmoid (Ioffe & Szegedy Fig. 1)",
-                "dataset": {"name": "digits", "standardize": True, "val_fraction": 0.2},
-                "model": {
-                    "kind": "mlp",
-                    "hidden": [100, 100, 100],
-                    "activation": "sigmoid",
-                    "init": "gaussian",
-                    "init_std": 0.06,
-                },
-                "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.0},
-                "batch_size": 60,
-                "steps": 3000,
-                "seed": 0,
-                "variants": [
-                    {"label": "plain", "norm": "none"},
-                    {"label": "BN", "norm": "batch", "placement": "before"},
-                ],
-                "probe": {"every": 10, "bins": 64, "eval_every": 5},
-            }
-        ),
+        spec=ioffe_szegedy("BN vs plain, sigmoid (Ioffe & Szegedy Fig. 1)", {"name": "digits"}, 3000, 10, 5),
     ),
     Preset(
         id="normalize-inputs",
@@ -334,28 +339,7 @@ PRESETS: list[Preset] = [
             "within a few thousand steps while the plain one is still climbing; the 15/50/85 percentile "
             "band of the last hidden layer's sigmoid input drifts without BN and stays put with it."
         ),
-        spec=ExperimentSpec.model_validate(
-            {
-                "name": "BN vs plain on MNIST (Ioffe & Szegedy Fig. 1)",
-                "dataset": {"name": "mnist"},
-                "model": {
-                    "kind": "mlp",
-                    "hidden": [100, 100, 100],
-                    "activation": "sigmoid",
-                    "init": "gaussian",
-                    "init_std": 0.06,
-                },
-                "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.0},
-                "batch_size": 60,
-                "steps": 20000,
-                "seed": 0,
-                "variants": [
-                    {"label": "plain", "norm": "none"},
-                    {"label": "BN", "norm": "batch", "placement": "before"},
-                ],
-                "probe": {"every": 20, "bins": 64, "eval_every": 10},
-            }
-        ),
+        spec=ioffe_szegedy("BN vs plain on MNIST (Ioffe & Szegedy Fig. 1)", {"name": "mnist"}, 20000, 20, 10),
     ),
     Preset(
         id="cifar-vgg",
