@@ -44,6 +44,8 @@ const FIELDS = [
   ["probe.landscape_every", "landscape probe every (samples, 0: off)", "int"],
   ["probe.landscape_steps", "landscape step sizes (× lr, comma list)", "floats"],
   ["probe.batch_dependence", "measure BN's batch dependence", "bool"],
+  ["probe.grad", "grad tap: the gradient at each pre-activation", "bool"],
+  ["probe.exact_quantiles_up_to", "exact percentiles up to (elements; larger taps sample)", "int"],
 ];
 
 // Per variant; an empty value inherits the experiment's setting.
