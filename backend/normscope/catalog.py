@@ -1,9 +1,23 @@
 """The datasets that come as files: what each folder must hold, where the files download from, their
-checksums. No torch: the server reads it to refuse a launch whose files are missing when it may not download.
+checksums, and where they live. No torch: the server reads it to refuse a launch whose files are missing
+when it may not download, and hands the same DataRoot to its workers.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+Progress = Callable[[str, int, int], None]  # file name, bytes done, bytes in all
+
+
+@dataclass(frozen=True)
+class DataRoot:
+    """Where dataset folders live ($NORMSCOPE_DATA_DIR/datasets) and whether missing files may be fetched."""
+
+    folder: Path = Path("data") / "datasets"  # the default NORMSCOPE_DATA_DIR's
+    downloads: bool = True
+    mirror: str | None = None  # a base URL used instead of the public ones: <mirror>/<dataset>/<file>
+    on_progress: Progress | None = None  # set in the process that downloads (a worker, the CLI)
 
 
 @dataclass(frozen=True)
@@ -86,6 +100,17 @@ FILE_DATASETS: dict[str, FileDataset] = {
         extracted="cifar-100-python",
     ),
 }
+
+
+def unavailable(dataset: FileDataset, root: DataRoot) -> tuple[Path, list[str], str | None]:
+    """The dataset's folder, the files it lacks, and, when they are missing and may not be downloaded, the
+    refusal to show: the one check the server makes at launch and a worker makes before it downloads."""
+    folder = root.folder / dataset.name
+    missing = dataset.missing(folder)
+    refusal = None
+    if missing and not root.downloads:
+        refusal = missing_message(dataset, folder, f"{', '.join(missing)} missing and downloads are off")
+    return folder, missing, refusal
 
 
 def missing_message(dataset: FileDataset, folder: Path, why: str) -> str:

@@ -14,9 +14,9 @@ from starlette.routing import BaseRoute, Match
 
 from normscope import __version__
 from normscope.api import pages, routes, ws
+from normscope.catalog import DataRoot
 from normscope.config import Settings
 from normscope.jobs.manager import JobManager
-from normscope.jobs.worker import DataPlace
 from normscope.realtime import Hub
 from normscope.store import Store
 
@@ -43,7 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.max_running,
             settings.warm_spare,
             max_queued=settings.max_queued,
-            data=DataPlace(str(settings.datasets_dir), settings.downloads, settings.dataset_mirror),
+            data=DataRoot(settings.datasets_dir, settings.downloads, settings.dataset_mirror),
         )
         manager.start(asyncio.get_running_loop())
         try:

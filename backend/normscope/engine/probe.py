@@ -81,7 +81,6 @@ class _Group:
     marks: torch.Tensor  # (rows, bins + 3) float64: numpy's own edges, then the saturation bounds
     linear: torch.Tensor  # (rows, 3) float64: each row's low edge, bin width and high edge
     offsets: torch.Tensor  # (rows, 1): where each row's buckets start in the flat count buffer
-    bounds: torch.Tensor  # (rows, 2) saturation bounds of the activation
     sample: torch.Tensor | None  # fixed positions of the quantile subsample; None: the whole row (n <= K)
     q_idx: torch.Tensor  # sorted positions below and above each inner quantile in the (sub)sample
     q_frac: np.ndarray  # numpy's 'linear' interpolation weight of each inner quantile
@@ -246,7 +245,6 @@ class Probe:
                     marks=torch.from_numpy(np.concatenate([edges, bounds], axis=1)).to(device),
                     linear=torch.from_numpy(linear).to(device),
                     offsets=(torch.arange(len(rows)) * (self.bins + 2)).view(-1, 1).to(device),
-                    bounds=torch.from_numpy(bounds).float().to(device),
                     sample=sample,
                     q_idx=torch.cat([q_lo, torch.clamp(q_lo + 1, max=k - 1)]).to(device),
                     q_frac=(pos - q_lo).numpy(),
@@ -306,7 +304,7 @@ class Probe:
             buckets[k, 1 : bins + 1] = np.histogram(a[k], bins=bins, range=(low, high))[0]
             buckets[k, bins + 1] = np.count_nonzero(a[k] > _float32_below(high))  # > high, exactly
         buckets[:, 0] = n - buckets[:, 1:].sum(axis=1)  # below the low edge (numpy counts both ends in)
-        lo_sat, hi_sat = (np.float32(b) for b in SATURATION_BOUNDS[self.activation])
+        lo_sat, hi_sat = (np.float32(b) for b in SATURATION_BOUNDS[self.activation])  # compared as float32
         if self.activation == "relu":
             sat = n - np.count_nonzero(a, axis=1)
         else:
@@ -333,8 +331,9 @@ class Probe:
         top = (x == high).sum(dim=1)
         if self.activation == "relu":
             sat = (x == 0).sum(dim=1)
-        else:
-            sat = (x < g.bounds[:, :1]).sum(dim=1) + (x > g.bounds[:, 1:]).sum(dim=1)
+        else:  # a Python float against a float32 tensor compares as float32, as the numpy path does
+            lo_sat, hi_sat = SATURATION_BOUNDS[self.activation]
+            sat = (x < lo_sat).sum(dim=1) + (x > hi_sat).sum(dim=1)
         mean = x.mean(dim=1, keepdim=True)
         var = (x - mean).square().mean(dim=1)  # two passes: no cancellation between E[x²] and E[x]²
         mean64, n = mean[:, 0].double(), g.n

@@ -20,10 +20,9 @@ from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 
-from normscope.catalog import FILE_DATASETS, missing_message
-from normscope.jobs.worker import DataPlace, worker_main
+from normscope.catalog import FILE_DATASETS, DataRoot, unavailable
+from normscope.jobs.worker import worker_main
 from normscope.realtime import Hub
 from normscope.schemas import (
     TERMINAL,
@@ -87,14 +86,14 @@ class JobManager:
         max_queued: int | None = None,
         spare_backoff_s: float = SPARE_BACKOFF_S,
         spare_max_failures: int = SPARE_MAX_FAILURES,
-        data: DataPlace | None = None,
+        data: DataRoot | None = None,
     ) -> None:
         self.store, self.hub = store, hub
         self.warm_spare = warm_spare
         self.device_setting, self.threads, self.max_running = device_setting, threads, max_running
         self.max_queued = max_queued
         self.spare_backoff_s, self.spare_max_failures = spare_backoff_s, spare_max_failures
-        self.data = data or DataPlace("data/datasets")
+        self.data = data or DataRoot()
         self.devices: list[str] = []  # as the first worker resolved them; max_running applies to each
         self.degraded: str | None = None  # why no spare is kept any more, after failures in a row
         self._ctx = mp.get_context("spawn")
@@ -206,12 +205,8 @@ class JobManager:
     def _check_files(self, spec: ExperimentSpec) -> None:
         """Refused at once when the server can tell the worker would fail: files missing, no downloads."""
         dataset = FILE_DATASETS.get(spec.dataset.name)
-        if dataset is None or self.data.downloads:
-            return
-        folder = Path(self.data.folder) / dataset.name
-        if missing := dataset.missing(folder):
-            why = f"{', '.join(missing)} missing and downloads are off"
-            raise FilesMissing(missing_message(dataset, folder, why))
+        if dataset is not None and (refusal := unavailable(dataset, self.data)[2]) is not None:
+            raise FilesMissing(refusal)
 
     def _schedule(self) -> None:
         while self._queue and len(self._running) < self._capacity() and not self._closing:

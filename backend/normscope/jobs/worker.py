@@ -13,31 +13,21 @@ import os
 import queue
 import threading
 import traceback
-from dataclasses import dataclass
+from dataclasses import replace
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
+from normscope.catalog import DataRoot
 from normscope.schemas import ControlCommand
 
 
-@dataclass(frozen=True)
-class DataPlace:
-    """Where a worker finds dataset files and whether it may download them (plain values: the server that
-    spawns workers never imports the engine)."""
-
-    folder: str
-    downloads: bool = True
-    mirror: str | None = None
-
-
 def worker_main(
-    jobs: Connection, events: Connection, threads: int, device_setting: str, data: DataPlace
+    jobs: Connection, events: Connection, threads: int, device_setting: str, data: DataRoot
 ) -> None:
     import torch  # paid while the process waits as the spare, not when a lecturer presses Start
 
     from normscope.config import resolve_devices
-    from normscope.engine.data import DataRoot, DatasetError
+    from normscope.engine.data import DatasetError
     from normscope.engine.trainer import Trainer
     from normscope.schemas import ExperimentSpec, FoldResult, Frame
 
@@ -79,7 +69,7 @@ def worker_main(
     def on_download(file: str, done: int, total: int) -> None:
         events.send(("download", file, done, total))
 
-    root = DataRoot(Path(data.folder), data.downloads, data.mirror, on_download)
+    root = replace(data, on_progress=on_download)
 
     end: tuple[Any, ...]
     try:

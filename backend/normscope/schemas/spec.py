@@ -35,7 +35,8 @@ PIXEL_DATASETS = FILE_DATASETS | {"shapes"}
 IMAGE_DATASETS = PIXEL_DATASETS | {"digits", "idx"}
 # Augmented by default: the CIFAR sets, where crop and flip are the standard recipe.
 AUGMENTED_BY_DEFAULT = frozenset({"cifar10", "cifar100"})
-DEFAULT_SAMPLES = {"shapes": 6000}  # synthetic sets otherwise draw 3000; file sets read all
+# Samples a drawn set makes when n_samples is not given (file sets read all of theirs).
+DEFAULT_SAMPLES = {"spirals": 3000, "blobs": 3000, "shapes": 6000}
 ModelKind = Literal["mlp", "cnn", "vgg", "resnet"]
 Precision = Literal["fp32", "bf16"]
 Activation = Literal["sigmoid", "tanh", "relu"]

@@ -160,20 +160,25 @@ def test_ranges_are_readable_and_bounded_activations_use_their_own():
 LARGE = (1024, 256)  # 262,144 elements a tap: past K, so the quantiles come from the fixed subsample
 
 
-def _probe_identity_layer(activation: str, x: torch.Tensor):
+def _identity_layer(activation: str, width: int):
     """A layer that passes its input through unchanged (identity weights, no bias), then the activation:
     the preact tap is exactly x, the act tap exactly the activation of x."""
     spec = ExperimentSpec.model_validate(
         {
-            "model": {"hidden": [x.shape[1]], "activation": activation},
+            "model": {"hidden": [width], "activation": activation},
             "variants": [{"label": "plain"}],
             "probe": {"bins": 64},
         }
     )
-    model = build_model(spec, 0, InputShape(x.shape[1], 4))
+    model = build_model(spec, 0, InputShape(width, 4))
     with torch.no_grad():
-        model.blocks["hidden1"].linear.weight.copy_(torch.eye(x.shape[1]))
+        model.blocks["hidden1"].linear.weight.copy_(torch.eye(width))
         model.blocks["hidden1"].linear.bias.zero_()
+    return model
+
+
+def _probe_identity_layer(activation: str, x: torch.Tensor):
+    model = _identity_layer(activation, x.shape[1])
     probe = Probe(model, activation, 64, seed=3)
     with probe.attached():
         probe.arm()
@@ -259,3 +264,39 @@ def test_the_grad_tap_is_the_loss_gradient_at_each_preactivation():
         assert ts.mean == pytest.approx(g.mean(), rel=1e-4, abs=1e-9)
         assert ts.saturation is None and layer.taps["preact"].norm is None
     assert info["hidden1"].edges["grad"][-1] < 1  # on the gradient's own scale, not the ±5 of activations
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+def test_the_gpu_binning_counts_as_the_cpu_numpy_binning(activation):
+    """The arithmetic binning that CUDA runs, run here on the CPU: the same numbers as numpy's histogram,
+    with values on edges (the first draw) and saturated ones (the second)."""
+    g = torch.Generator().manual_seed(4)
+    x = torch.cat(
+        [0.625 * torch.randint(-16, 17, (512, 256), generator=g).float(), 8 * torch.randn(512, 256)]
+    )
+    model = _identity_layer(activation, 256)
+    probe = Probe(model, activation, 64)
+    with probe.attached():
+        probe.arm()
+        model(x)
+        probe.set_ranges({k: tap_range(activation, k[1], v, k[0] == 0) for k, v in probe.absmax().items()})
+        probe.arm()
+        model(x)
+        probe.pack()  # plans the groups
+        group = next(grp for grp in probe._groups if grp.sample is not None)  # 1024 x 256: past K
+        rows = torch.stack([probe._captured[(r.layer, r.tap)].reshape(-1) for r in group.rows]).float()
+        counts, moments, ends = probe._binned_stats(group, rows)
+        (numpy_packed,) = probe._binned_stats_numpy(group, rows)
+    r, bins = len(group.rows), probe.bins
+    counts = counts.reshape(r, bins + 2).clone()
+    top, sums, sumsq, sat = moments.reshape(4, r)
+    counts[:, bins] += top  # numpy's last bin holds the top edge; the arithmetic path counts it apart
+    counts[:, bins + 1] -= top
+    expected = numpy_packed.numpy()
+    n_counts = r * (bins + 2)
+    np.testing.assert_array_equal(counts.numpy().ravel(), expected[:n_counts])
+    _, e_sums, e_sumsq, e_sat = expected[n_counts : n_counts + 4 * r].reshape(4, r)
+    np.testing.assert_array_equal(sat.numpy(), e_sat)
+    np.testing.assert_allclose(sums.numpy(), e_sums, rtol=1e-5, atol=1e-2)
+    np.testing.assert_allclose(sumsq.numpy(), e_sumsq, rtol=1e-5)
+    np.testing.assert_array_equal(ends.numpy().ravel(), expected[n_counts + 4 * r :])

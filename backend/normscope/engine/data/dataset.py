@@ -4,6 +4,7 @@ Features (tabular sets, digits, idx) are float32 and standardized here with trai
 of the pixel sets (mnist, fashion_mnist, cifar10, cifar100, shapes) stay uint8 on the device, a quarter of
 the memory and of the upload; the model's Input stage scales them with per-channel statistics."""
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from normscope.catalog import FILE_DATASETS
-from normscope.engine.data.download import DataRoot, ensure_files
+from normscope.catalog import FILE_DATASETS, DataRoot
+from normscope.engine.data.download import ensure_files
 from normscope.engine.data.errors import DatasetError
 from normscope.engine.data.files import read_cifar, read_idx_split
 from normscope.engine.data.shapes import make_shapes
@@ -21,7 +22,6 @@ from normscope.engine.models import InputShape
 from normscope.schemas import DatasetSpec
 from normscope.schemas.spec import DEFAULT_SAMPLES
 
-SYNTHETIC_SAMPLES = 3000
 STATS_SAMPLES = 10_000  # images the per-channel mean and std are estimated from: plenty, and quick
 
 
@@ -45,16 +45,19 @@ class Dataset:
     def n_features(self) -> int:
         return math.prod(self.x_train.shape[1:])
 
+    @functools.cached_property
+    def _pixel_stats(self) -> tuple[tuple[float, ...], tuple[float, ...]]:
+        """Per-channel mean and std of the train split's pixels: estimated once, shared by every variant."""
+        channels = self.x_train.shape[1]
+        sample = self.x_train[:STATS_SAMPLES].float().transpose(0, 1).reshape(channels, -1)
+        return tuple(sample.mean(1).tolist()), tuple(sample.std(1).clamp(min=1.0).tolist())
+
     def input_shape(self, standardize: bool) -> InputShape:
         mean = std = None
         if self.pixels:
             channels = self.x_train.shape[1]
-            if standardize:
-                sample = self.x_train[:STATS_SAMPLES].float().transpose(0, 1).reshape(channels, -1)
-                mean = tuple(sample.mean(1).tolist())
-                std = tuple(sample.std(1).clamp(min=1.0).tolist())
-            else:  # pixels in [0, 1]
-                mean, std = (0.0,) * channels, (255.0,) * channels
+            # unstandardized pixels end in [0, 1]
+            mean, std = self._pixel_stats if standardize else ((0.0,) * channels, (255.0,) * channels)
         return InputShape(self.n_features, self.n_classes, self.image_shape, mean, std)
 
     def tensors(self, standardize: bool, device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -83,7 +86,7 @@ class Dataset:
 
 def load_dataset(spec: DatasetSpec, seed: int, root: DataRoot | None = None) -> Dataset:
     if spec.name in FILE_DATASETS:
-        return _from_files(spec, root or DataRoot(Path("data") / "datasets"))
+        return _from_files(spec, root or DataRoot())
     if spec.name == "shapes":
         x, y = make_shapes(spec.n_samples or DEFAULT_SAMPLES["shapes"], seed)
         return _split(x, y, spec.val_fraction, seed, (3, 32, 32), 10)
@@ -141,7 +144,7 @@ def _tabular(spec: DatasetSpec, seed: int) -> tuple[np.ndarray, np.ndarray, tupl
     from sklearn import datasets as skd  # scikit-learn import is slow; only pay it when a dataset is built
 
     rng = np.random.default_rng(seed + 7919)
-    n = spec.n_samples or SYNTHETIC_SAMPLES
+    n = spec.n_samples or DEFAULT_SAMPLES.get(spec.name, 0)  # only the drawn sets use it
     match spec.name:
         case "digits":
             d = skd.load_digits()

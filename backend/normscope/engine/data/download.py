@@ -6,27 +6,14 @@ import os
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from normscope.catalog import FileDataset, RemoteFile, missing_message
+from normscope.catalog import DataRoot, FileDataset, Progress, RemoteFile, missing_message, unavailable
 from normscope.engine.data.errors import DatasetError
 
-Progress = Callable[[str, int, int], None]  # file name, bytes done, bytes in all
 CHUNK = 1 << 20
 PROGRESS_EVERY_S = 0.5
 TIMEOUT_S = 30.0
-
-
-@dataclass
-class DataRoot:
-    """Where dataset folders live ($NORMSCOPE_DATA_DIR/datasets) and whether missing files may be fetched."""
-
-    folder: Path
-    downloads: bool = True
-    mirror: str | None = None  # a base URL used instead of the public ones: <mirror>/<dataset>/<file>
-    on_progress: Progress | None = None
 
 
 class ChecksumMismatch(DatasetError):
@@ -35,14 +22,11 @@ class ChecksumMismatch(DatasetError):
 
 def ensure_files(root: DataRoot, dataset: FileDataset) -> Path:
     """The dataset's folder, with its files downloaded first when some are missing and downloads are on."""
-    folder = root.folder / dataset.name
-    missing = dataset.missing(folder)
+    folder, missing, refusal = unavailable(dataset, root)
+    if refusal is not None:
+        raise DatasetError(refusal)
     if not missing:
         return folder
-    if not root.downloads:
-        raise DatasetError(
-            missing_message(dataset, folder, f"{', '.join(missing)} missing and downloads are off")
-        )
     folder.mkdir(parents=True, exist_ok=True)
     # a lab's own mirror replaces the public sources: no surprise traffic out of a hall that set one
     bases = [f"{root.mirror.rstrip('/')}/{dataset.name}/"] if root.mirror else list(dataset.mirrors)
