@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
 
 from normscope import __version__
-from normscope.api import pages, routes, ws
+from normscope.api import ingest, pages, routes, ws
 from normscope.catalog import DataRoot
 from normscope.config import Settings
 from normscope.jobs.manager import JobManager
@@ -90,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(routes.router)
     app.include_router(ws.router)
+    app.include_router(ingest.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=pages.frontend_dir()), name="static")
     return app

@@ -6,15 +6,16 @@ costs one host copy for the whole run and an unsampled step costs a flag check p
 """
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
 from torch import nn
 
-from normscope.engine.models import BatchNorm, ProbedNet
+from normscope.engine.models import BatchNorm
 from normscope.schemas import TAP_ORDER, BNStats, LayerInfo, LayerStats, Summary, Tap, TapStats
 from normscope.schemas.spec import Activation
 
@@ -27,14 +28,18 @@ INNER_QUANTILES = QUANTILES[1:-1]  # min and max are always exact
 # p49 and p51 (rank error at most 1 percentage point) in all but 4 in a million samples of a tap.
 EXACT_QUANTILES_UP_TO = 65_536
 SATURATION_MARGIN = 0.02
+# What a layer's activation is to the probe: the lessons' three, or "signed" for the rest a user's model may
+# have (GELU, SiLU, LeakyReLU, ...): negative values too, and no saturation to count.
+ActKind = Activation | Literal["signed"]
 # Saturated: below the first bound or above the second (sigmoid, tanh); for ReLU, exactly at the bound 0.
 BN_KEYS = ("batch_mean", "batch_var", "running_mean", "running_var", "gamma", "beta")
-SATURATION_BOUNDS: dict[Activation, tuple[float, float]] = {
+SATURATION_BOUNDS: dict[ActKind, tuple[float, float]] = {
     "sigmoid": (SATURATION_MARGIN, 1 - SATURATION_MARGIN),
     "tanh": (-1 + SATURATION_MARGIN, 1 - SATURATION_MARGIN),
     "relu": (0.0, 0.0),
+    "signed": (-math.inf, math.inf),
 }
-BOUNDED_RANGES: dict[Activation, tuple[float, float]] = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+BOUNDED_RANGES: dict[ActKind, tuple[float, float]] = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
 
 
 def nice_ceil(x: float) -> float:
@@ -52,7 +57,7 @@ def nice_ceil(x: float) -> float:
 MIN_HALF_RANGE = 5.0
 
 
-def tap_range(activation: Activation, tap: Tap, absmax: float, layer_has_act: bool) -> tuple[float, float]:
+def tap_range(activation: ActKind, tap: Tap, absmax: float, layer_has_act: bool) -> tuple[float, float]:
     """Fixed histogram range: an activation's own range when bounded, else chosen from the first sample
     (gradients on their own scale, however small: what grows or vanishes later counts under and over)."""
     if tap == "grad":
@@ -61,7 +66,8 @@ def tap_range(activation: Activation, tap: Tap, absmax: float, layer_has_act: bo
     if tap == "act" and layer_has_act:
         if activation in BOUNDED_RANGES:
             return BOUNDED_RANGES[activation]
-        return (0.0, nice_ceil(1.5 * absmax))
+        if activation == "relu":
+            return (0.0, nice_ceil(1.5 * absmax))
     r = max(nice_ceil(1.5 * absmax), MIN_HALF_RANGE)
     return (-r, r)
 
@@ -72,12 +78,28 @@ class _Row:
     tap: Tap
 
 
+class TapPoints(Protocol):
+    """Where one layer is watched: its linear map or conv, and the norm and activation modules after it."""
+
+    linear: nn.Module
+    norm: nn.Module | None
+    act: nn.Module | None
+
+
+class Layered(Protocol):
+    """A model whose probed layers are known by name: ours (ProbedNet), or a user's as watch found them."""
+
+    def layers(self) -> Mapping[str, TapPoints]: ...
+
+
 @dataclass
 class _Group:
-    """Rows (layer, tap) whose tensors have the same element count n, with what pack() looks up per row."""
+    """Rows (layer, tap) whose tensors have the same element count n and whose layers have the same
+    activation kind, with what pack() looks up per row."""
 
     rows: list[_Row]
     n: int
+    kind: ActKind
     marks: torch.Tensor  # (rows, bins + 3) float64: numpy's own edges, then the saturation bounds
     linear: torch.Tensor  # (rows, 3) float64: each row's low edge, bin width and high edge
     offsets: torch.Tensor  # (rows, 1): where each row's buckets start in the flat count buffer
@@ -91,20 +113,22 @@ class Probe:
 
     def __init__(
         self,
-        model: ProbedNet,
-        activation: Activation,
+        model: Layered,
+        activation: ActKind | Sequence[ActKind],
         bins: int,
         exact_up_to: int = EXACT_QUANTILES_UP_TO,
         seed: int = 0,
         grad: bool = False,
     ) -> None:
         self.model = model
-        self.activation = activation
         self.bins = bins
         self.exact_up_to, self.seed, self.grad = exact_up_to, seed, grad
         layers = model.layers()
         self.layer_names = list(layers)
         self.blocks = list(layers.values())
+        kinds = [activation] * len(self.blocks) if isinstance(activation, str) else list(activation)
+        self.kinds: list[ActKind] = kinds  # each layer's activation kind: its saturation and act range
+        self.clone: set[tuple[int, Tap]] = set()  # taps an in-place op changes later in the forward
         self.layer_taps: list[list[Tap]] = [self._taps_of(b) for b in self.blocks]
         self.armed = False
         self._captured: dict[tuple[int, Tap], torch.Tensor] = {}
@@ -128,8 +152,9 @@ class Probe:
     # hooks -------------------------------------------------------------------------------------------
     def _hook(self, layer: int, tap: Tap) -> Callable[..., None]:
         def fn(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
-            if self.armed:
-                self._captured[(layer, tap)] = output.detach()
+            if self.armed and (layer, tap) not in self._captured:  # a module called twice: its first call
+                out = output.detach()
+                self._captured[(layer, tap)] = out.clone() if (layer, tap) in self.clone else out
                 if tap == "normed":
                     self._norm_inputs[layer] = inputs[0].detach()
                 if tap == "preact" and self.grad and output.requires_grad:
@@ -219,19 +244,20 @@ class Probe:
     def _plan(self) -> list[_Group]:
         """Rows grouped by element count (fixed for a run), so each group is one 2-D tensor; taps past K
         elements get their quantile subsample's positions here, once."""
-        by_size: dict[int, list[_Row]] = {}
+        by_size: dict[tuple[int, ActKind], list[_Row]] = {}
         for r in self._rows:
-            by_size.setdefault(self._captured[(r.layer, r.tap)].numel(), []).append(r)
+            key = (self._captured[(r.layer, r.tap)].numel(), self.kinds[r.layer])
+            by_size.setdefault(key, []).append(r)
         device = next(iter(self._captured.values())).device
         gen = torch.Generator().manual_seed(self.seed)
         groups = []
-        for n, rows in by_size.items():
+        for (n, kind), rows in by_size.items():
             edges = np.stack([np.linspace(*self._edges[(r.layer, r.tap)], self.bins + 1) for r in rows])
             lows, highs = edges[:, 0], edges[:, -1]
             linear = np.stack(
                 [lows, (highs - lows) / self.bins, highs], axis=1
             )  # what linspace computes from
-            bounds = np.array([SATURATION_BOUNDS[self.activation]] * len(rows))
+            bounds = np.array([SATURATION_BOUNDS[kind]] * len(rows))
             sample = None
             if n > self.exact_up_to:  # i.i.d. positions: the DKW bound below holds for any tensor
                 sample = torch.randint(0, n, (self.exact_up_to,), generator=gen).sort().values.to(device)
@@ -242,6 +268,7 @@ class Probe:
                 _Group(
                     rows=rows,
                     n=n,
+                    kind=kind,
                     marks=torch.from_numpy(np.concatenate([edges, bounds], axis=1)).to(device),
                     linear=torch.from_numpy(linear).to(device),
                     offsets=(torch.arange(len(rows)) * (self.bins + 2)).view(-1, 1).to(device),
@@ -251,6 +278,10 @@ class Probe:
                 )
             )
         return groups
+
+    def complete(self) -> bool:
+        """Whether the armed forward reached every tap (a user's loop may skip a branch on some steps)."""
+        return all((r.layer, r.tap) in self._captured for r in self._rows)
 
     def pack(self) -> torch.Tensor:
         """All statistics of the armed step as one float64 vector on the model's device (no host sync).
@@ -285,7 +316,7 @@ class Probe:
         full = torch.full_like(left[:, :1], n)
         buckets = torch.diff(torch.cat([torch.zeros_like(full), left[:, : bins + 1], full], dim=1), dim=1)
         top = right[:, bins] - left[:, bins]
-        if self.activation == "relu":  # exactly zero
+        if g.kind == "relu":  # exactly zero
             sat = right[:, bins + 1] - left[:, bins + 1]
         else:  # below the low bound or above the high one
             sat = left[:, bins + 1] + n - right[:, bins + 2]
@@ -304,8 +335,8 @@ class Probe:
             buckets[k, 1 : bins + 1] = np.histogram(a[k], bins=bins, range=(low, high))[0]
             buckets[k, bins + 1] = np.count_nonzero(a[k] > _float32_below(high))  # > high, exactly
         buckets[:, 0] = n - buckets[:, 1:].sum(axis=1)  # below the low edge (numpy counts both ends in)
-        lo_sat, hi_sat = (np.float32(b) for b in SATURATION_BOUNDS[self.activation])  # compared as float32
-        if self.activation == "relu":
+        lo_sat, hi_sat = (np.float32(b) for b in SATURATION_BOUNDS[g.kind])  # compared as float32
+        if g.kind == "relu":
             sat = n - np.count_nonzero(a, axis=1)
         else:
             sat = np.count_nonzero(a < lo_sat, axis=1) + np.count_nonzero(a > hi_sat, axis=1)
@@ -329,10 +360,10 @@ class Probe:
         bucket = f.long() + 1 - (x < lower).long() + (x >= upper).long()  # 0: under, bins + 1: at or over top
         counts = _count((bucket + g.offsets).reshape(-1), len(g.rows) * (bins + 2))
         top = (x == high).sum(dim=1)
-        if self.activation == "relu":
+        if g.kind == "relu":
             sat = (x == 0).sum(dim=1)
         else:  # a Python float against a float32 tensor compares as float32, as the numpy path does
-            lo_sat, hi_sat = SATURATION_BOUNDS[self.activation]
+            lo_sat, hi_sat = SATURATION_BOUNDS[g.kind]
             sat = (x < lo_sat).sum(dim=1) + (x > hi_sat).sum(dim=1)
         mean = x.mean(dim=1, keepdim=True)
         var = (x - mean).square().mean(dim=1)  # two passes: no cancellation between E[x²] and E[x]²
@@ -346,8 +377,8 @@ class Probe:
 
     def _layer_scalars(self) -> torch.Tensor:
         weights = [b.linear.weight.detach() for b in self.blocks]
-        grads = [
-            w.grad if w.grad is not None else torch.zeros_like(w)
+        grads = [  # a weight no gradient reached has no gradient norm (null), not a zero one
+            w.grad if w.grad is not None else torch.full_like(w, math.nan)
             for w in (b.linear.weight for b in self.blocks)
         ]
         norms = torch._foreach_norm(grads + weights)
@@ -360,7 +391,11 @@ class Probe:
         return torch.stack(list(norms) + list(ratio)).double()
 
     def _bn_layers(self) -> list[int]:
-        return [i for i, b in enumerate(self.blocks) if isinstance(b.norm, BatchNorm)]
+        return [  # the BN internals need the running statistics and the affine parameters
+            i
+            for i, b in enumerate(self.blocks)
+            if isinstance(b.norm, BatchNorm) and b.norm.affine and b.norm.track_running_stats
+        ]
 
     def _bn_vectors(self, i: int) -> torch.Tensor:
         """Per channel: batch mean, mean of squares, running mean/var, gamma, beta; summarized on the host."""
@@ -409,7 +444,7 @@ class Probe:
                     mean=finite(mean[k]),
                     std=finite(std[k]),
                     q=[finite(x) for x in q[k]],
-                    saturation=finite(sat[k] / n) if r.tap == "act" else None,
+                    saturation=finite(sat[k] / n) if r.tap == "act" and g.kind != "signed" else None,
                     norm=finite(np.sqrt(sumsq[k])) if r.tap == "grad" else None,
                 )
         n_layers = len(self.blocks)

@@ -22,6 +22,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from normscope.catalog import FILE_DATASETS, DataRoot, unavailable
+from normscope.jobs.external import ExternalLink
 from normscope.jobs.worker import worker_main
 from normscope.realtime import Hub
 from normscope.schemas import (
@@ -98,6 +99,7 @@ class JobManager:
         self.degraded: str | None = None  # why no spare is kept any more, after failures in a row
         self._ctx = mp.get_context("spawn")
         self._running: dict[str, Worker] = {}
+        self._external: dict[str, ExternalLink] = {}  # watch clients connected now, by experiment
         self._queue: deque[str] = deque()
         self._spare: Worker | None = None
         self._spare_failures = 0
@@ -143,7 +145,9 @@ class JobManager:
                 w.process.kill()
         for w in workers:
             w.process.join(timeout=5)
-        for eid in list(self._running) + list(self._queue):
+        for link in self._external.values():
+            link.close()
+        for eid in list(self._running) + list(self._queue) + list(self._external):
             try:
                 self.store.set_status(eid, "interrupted", error="the server stopped while it ran")
                 self.store.end_unfinished_runs(eid, "interrupted")
@@ -151,6 +155,7 @@ class JobManager:
                 log.error("experiment %s: could not record the stop: %s", eid, e)
         self._running.clear()
         self._queue.clear()
+        self._external.clear()
 
     def _on_loop(self) -> None:
         if self._loop_thread is not None and threading.get_ident() != self._loop_thread:
@@ -181,6 +186,8 @@ class JobManager:
     # launching and controls (event loop) -------------------------------------------------------------
     def launch(self, spec: ExperimentSpec) -> Experiment:
         self._on_loop()
+        if spec.external is not None:
+            return self._create(spec)  # trains in the user's loop: no slot; queued until it connects
         self._check_files(spec)
         slot_free = len(self._running) < self._capacity() and not self._queue
         if not slot_free and self.max_queued is not None and len(self._queue) >= self.max_queued:
@@ -188,19 +195,21 @@ class JobManager:
                 f"{len(self._running)} experiments are training and {len(self._queue)} are queued, the most "
                 "the server holds (NORMSCOPE_MAX_QUEUED); cancel one or launch again when one has finished"
             )
+        experiment = self._create(spec)
+        self._queue.append(experiment.id)
+        self._schedule()
+        return self.store.get(experiment.id) or experiment
+
+    def _create(self, spec: ExperimentSpec) -> Experiment:
         if (full := self.store.no_room()) is not None:
             raise NoRoom(
                 f"{full}: delete experiments or prune old ones (normscope prune --older-than 30d) "
                 "before launching another"
             )
-        eid = uuid.uuid4().hex[:12]
         try:
-            experiment = self.store.create(eid, spec)
+            return self.store.create(uuid.uuid4().hex[:12], spec)
         except StoreFull as e:  # the disk itself is full
             raise NoRoom(f"{e}: free space there, or delete experiments, before launching another") from e
-        self._queue.append(eid)
-        self._schedule()
-        return self.store.get(eid) or experiment
 
     def _check_files(self, spec: ExperimentSpec) -> None:
         """Refused at once when the server can tell the worker would fail: files missing, no downloads."""
@@ -262,11 +271,22 @@ class JobManager:
                 f"experiment {experiment_id} is {experiment.status}; there is nothing to control"
             )
         worker = self._running.get(experiment_id)
+        link = self._external.get(experiment_id)
         if worker is not None:
             try:
                 worker.jobs.send(cmd.model_dump())
             except OSError as e:
                 raise ControlError(f"experiment {experiment_id}'s worker is gone") from e
+        elif link is not None:
+            if not link.send(cmd):
+                raise ControlError(f"experiment {experiment_id}'s client is not reading its controls")
+        elif experiment.spec.external is not None:
+            if cmd.action != "cancel":
+                raise ControlError(
+                    f"experiment {experiment_id} waits for its watching client to connect; "
+                    "only 'cancel' applies until then"
+                )
+            self._finish(experiment_id, "cancelled", None)
         elif experiment_id in self._queue:
             if cmd.action != "cancel":
                 raise ControlError(
@@ -295,6 +315,9 @@ class JobManager:
                 worker.process.kill()
         if experiment_id in self._queue:
             self._queue.remove(experiment_id)
+        link = self._external.pop(experiment_id, None)
+        if link is not None:
+            link.close(*DELETED_CLOSE)
         if experiment.status not in TERMINAL:
             final = _final_status(experiment, "cancelled", DELETED_ERROR)
             self.hub.publish(experiment_id, final.model_dump_json(), droppable=False)
@@ -354,21 +377,12 @@ class JobManager:
             return
         if kind == "frame":
             _, step, prev_step, body = msg
-            if self.store.add_frame(eid, step, prev_step, body):
-                self.hub.publish_threadsafe(eid, body, droppable=True)
+            self.record_frame(eid, step, prev_step, body)
         elif kind == "layers":
-            self.store.set_layers(eid, msg[1])
-            layers = [LayerInfo.model_validate(x) for x in json.loads(msg[1])]
-            self.hub.publish_threadsafe(eid, LayersMessage(layers=layers).model_dump_json(), droppable=False)
+            self.record_layers(eid, [LayerInfo.model_validate(x) for x in json.loads(msg[1])])
         elif kind == "status":
             _, status, step, runs = msg
-            self.store.set_status(eid, status, step=step, run_statuses=runs)
-            e = self.store.get(eid)
-            if e is not None:
-                text = StatusMessage(
-                    status=e.status, step=e.step, runs=e.runs, error=e.error
-                ).model_dump_json()
-                self.hub.publish_threadsafe(eid, text, droppable=False)
+            self.record_status(eid, status, step, runs)
         elif kind == "fold":
             self.store.set_folds(eid, msg[1])
         elif kind == "download":
@@ -377,6 +391,51 @@ class JobManager:
             self.hub.publish_threadsafe(eid, text, droppable=True)
         elif kind == "end":
             worker.end = (msg[1], msg[2])
+
+    # what a worker or a watch client sends (any thread: the store and publish_threadsafe are safe) -----
+    def record_frame(self, eid: str, step: int, prev_step: int, body: str) -> None:
+        if self.store.add_frame(eid, step, prev_step, body):
+            self.hub.publish_threadsafe(eid, body, droppable=True)
+
+    def record_layers(self, eid: str, layers: list[LayerInfo]) -> None:
+        self.store.set_layers(eid, json.dumps([li.model_dump() for li in layers]))
+        self.hub.publish_threadsafe(eid, LayersMessage(layers=layers).model_dump_json(), droppable=False)
+
+    def record_status(self, eid: str, status: str, step: int, runs: list[str]) -> None:
+        self.store.set_status(eid, status, step=step, run_statuses=runs)
+        e = self.store.get(eid)
+        if e is not None:
+            text = StatusMessage(status=e.status, step=e.step, runs=e.runs, error=e.error).model_dump_json()
+            self.hub.publish_threadsafe(eid, text, droppable=False)
+
+    # watch clients (event loop) ----------------------------------------------------------------------
+    def connect_external(self, experiment_id: str) -> ExternalLink:
+        """A watch client's ingest socket opened: its experiment runs while it stays connected."""
+        self._on_loop()
+        experiment = self.store.get(experiment_id)
+        if experiment is None:
+            raise KeyError(experiment_id)
+        if experiment.spec.external is None:
+            raise ControlError(f"experiment {experiment_id} is trained by the server; it takes no uploads")
+        if experiment.status in TERMINAL:
+            raise ControlError(f"experiment {experiment_id} is {experiment.status}; it takes no more frames")
+        if experiment_id in self._external:
+            raise ControlError(f"experiment {experiment_id} has a watching client connected already")
+        link = ExternalLink(experiment, self.store.layers(experiment_id))
+        self._external[experiment_id] = link
+        self.record_status(experiment_id, "running", experiment.step, ["running"] * len(experiment.runs))
+        return link
+
+    def disconnect_external(self, link: ExternalLink) -> None:
+        """The client's socket closed: after its end message the status it reported, else interrupted."""
+        self._on_loop()
+        eid = link.experiment.id
+        if self._external.get(eid) is not link:
+            return  # deleted, or the server is stopping
+        del self._external[eid]
+        status, error = link.end or ("interrupted", "the watching client disconnected before close()")
+        log.info("external experiment %s ended: %s %s", eid, status, error or "")
+        self._finish(eid, status, error)
 
     # worker ends (event loop) ------------------------------------------------------------------------
     def _on_ready(self) -> None:

@@ -31,9 +31,11 @@ from normscope.schemas.frame import (
     Tap,
     TapStats,
 )
+from normscope.schemas.ingest import ClientEnd, ClientStatus, ControlMessage
 from normscope.schemas.spec import (
     DatasetSpec,
     ExperimentSpec,
+    ExternalSpec,
     ModelSpec,
     OptimizerSpec,
     ProbeSpec,
@@ -47,7 +49,10 @@ __all__ = [
     "ApiError",
     "BNStats",
     "BatchDependence",
+    "ClientEnd",
+    "ClientStatus",
     "ControlCommand",
+    "ControlMessage",
     "CovariateShift",
     "DatasetSpec",
     "DownloadMessage",
@@ -56,6 +61,7 @@ __all__ = [
     "Experiment",
     "ExperimentSpec",
     "ExperimentStatus",
+    "ExternalSpec",
     "FoldResult",
     "Frame",
     "Health",

@@ -225,6 +225,17 @@ class ProbeSpec(Strict):
     )
 
 
+class ExternalSpec(Strict):
+    """Frames come from `normscope.watch` in the user's own training loop, not from a server worker: the
+    dataset, model and optimizer fields describe nothing then; variants name the user's models."""
+
+    untapped: list[Annotated[str, Field(max_length=300)]] = Field(
+        default_factory=list,
+        max_length=256,
+        description="What watch could not tap, one line each (an activation called as F.relu, a layer cap).",
+    )
+
+
 class ExperimentSpec(Strict):
     name: str = Field("experiment", min_length=1, max_length=120)
     dataset: DatasetSpec = Field(default_factory=DatasetSpec)
@@ -242,6 +253,9 @@ class ExperimentSpec(Strict):
         max_length=MAX_VARIANTS,
     )
     probe: ProbeSpec = Field(default_factory=ProbeSpec)
+    external: ExternalSpec | None = Field(
+        None, description="Set by normscope.watch: the server trains nothing, the client uploads frames."
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
