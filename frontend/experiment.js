@@ -39,6 +39,10 @@ function showOptionalPanels(spec) {
     backprop: Boolean(spec.probe.grad),
   };
   el("tap-grad").hidden = !spec.probe.grad;
+  el("external").hidden = !spec.external;
+  const untapped = spec.external?.untapped ?? [];
+  el("untapped-intro").hidden = !untapped.length;
+  el("untapped").replaceChildren(...untapped.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
   for (const [chart, on] of Object.entries(shown)) document.querySelector(`.panel[data-chart="${chart}"]`).hidden = !on;
 }
 

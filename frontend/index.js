@@ -36,6 +36,27 @@ if (presenter) {
   });
 }
 
+if (presenter) {
+  document.getElementById("import").hidden = false;
+  document.getElementById("import-file").addEventListener("change", async (ev) => {
+    const file = ev.target.files[0];
+    if (!file) return;
+    const error = document.getElementById("import-error");
+    error.textContent = "";
+    try {
+      const name = encodeURIComponent(file.name.replace(/\.jsonl?$/, "") || "imported");
+      const exp = await api(`/api/experiments/import?name=${name}`, {
+        method: "POST",
+        body: await file.text(),
+        headers: { "Content-Type": "application/x-ndjson" },
+      });
+      location.href = `/experiments/${exp.id}`;
+    } catch (e) {
+      error.textContent = e.body?.detail ?? e.message;
+    }
+  });
+}
+
 async function remove(id) {
   await api(`/api/experiments/${id}`, { method: "DELETE" });
   await refresh();

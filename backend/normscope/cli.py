@@ -1,4 +1,4 @@
-"""Command line: `normscope serve`, `normscope train`, `normscope prune`."""
+"""Command line: `normscope serve`, `normscope train`, `normscope import`, `normscope prune`."""
 
 import argparse
 import json
@@ -60,7 +60,8 @@ def _train(args: argparse.Namespace) -> int:
     root = DataRoot(settings.datasets_dir, settings.downloads, settings.dataset_mirror, on_download)
     try:
         trainer = Trainer(spec, device, on_frame=on_frame, data_root=root)
-        if out:
+        if out:  # the lines `normscope import` reads back: the experiment, its layers, then the frames
+            out.write(json.dumps({"type": "experiment", "spec": spec.model_dump()}) + "\n")
             out.write(
                 json.dumps({"type": "layers", "layers": [li.model_dump() for li in trainer.layout()]}) + "\n"
             )
@@ -115,6 +116,30 @@ def _prune(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import(args: argparse.Namespace) -> int:
+    from normscope.config import Settings
+    from normscope.store import Store
+    from normscope.store.imports import ImportRefused, import_lines
+
+    settings = Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(settings.data_dir / "normscope.sqlite3")
+    try:
+        with open(args.file) as f:
+            experiment = import_lines(store, f, args.name or Path(args.file).stem)
+    except OSError as e:
+        print(f"normscope import: {e}", file=sys.stderr)
+        return 2
+    except ImportRefused as e:
+        print(f"normscope import: {args.file}: {e}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    print(f"imported {experiment.id}: {experiment.spec.name!r}, {experiment.step} steps")
+    print(f"  open /experiments/{experiment.id} on the server that uses {settings.data_dir}")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from normscope.api.server import serve
 
@@ -137,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--device", help="cpu, cuda, cuda:N (default NORMSCOPE_DEVICE)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
+    im = sub.add_parser("import", help="load a JSON-lines file (train --out, watch(out=...)) for replay")
+    im.add_argument("file", help="the .jsonl file")
+    im.add_argument("--name", help="the experiment's name when the file carries none (default: file name)")
+    im.set_defaults(func=_import)
     pr = sub.add_parser("prune", help="delete finished experiments older than an age, with their frames")
     pr.add_argument("--older-than", type=parse_age, required=True, help="an age: 30d, 12h or 90m")
     pr.add_argument("--dry-run", action="store_true", help="list them, delete nothing")

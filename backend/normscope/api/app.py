@@ -22,6 +22,7 @@ from normscope.store import Store
 
 log = logging.getLogger("normscope")
 MAX_BODY_BYTES = 256 * 1024
+IMPORT_PATH = "/api/experiments/import"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -71,9 +72,10 @@ def create_app(settings: Settings) -> FastAPI:
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+        limit = routes.MAX_IMPORT_BYTES if request.url.path == IMPORT_PATH else MAX_BODY_BYTES
+        if length is not None and (not length.isdigit() or int(length) > limit):
             return JSONResponse(
-                {"detail": f"request body larger than {MAX_BODY_BYTES} bytes"},
+                {"detail": f"request body larger than {limit} bytes"},
                 status_code=status.HTTP_413_CONTENT_TOO_LARGE,
             )
         return await call_next(request)

@@ -1,17 +1,21 @@
 """REST routes under /api: thin verbs over the store and the job manager."""
 
+import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from normscope import __version__
 from normscope.api.deps import ManagerDep, Presenter, StoreDep
 from normscope.jobs.manager import ControlError, FilesMissing, NoRoom, QueueFull
 from normscope.presets import PRESETS, Preset
 from normscope.schemas import ApiError, ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
+from normscope.store import StoreFull
+from normscope.store.imports import ImportRefused, import_lines
 
 router = APIRouter(prefix="/api")
 MAX_FRAMES_PER_REQUEST = 5000
+MAX_IMPORT_BYTES = 64 * 2**20  # a JSON-lines file of a long run
 MAX_STEP = 2**63 - 1  # SQLite's largest integer: a `since` past it is a 422, not an overflow
 
 ERRORS = {
@@ -20,7 +24,8 @@ ERRORS = {
     403: "Wrong presenter token.",
     404: "No such experiment.",
     409: "The experiment is finished, or queued and the action is not cancel.",
-    413: "The body is larger than 256 KiB.",
+    413: "The body is larger than 256 KiB (64 MiB for an import).",
+    422: "The file is not a normscope JSON-lines file (the line and why).",
     429: "Every slot is taken and the queue is full (NORMSCOPE_MAX_QUEUED).",
     507: "The store is at its size limit (NORMSCOPE_MAX_DATA_GB), or its disk is full.",
 }
@@ -78,6 +83,42 @@ async def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experi
     except QueueFull as e:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(e)) from None
     except NoRoom as e:
+        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(e)) from None
+
+
+@router.post(
+    "/experiments/import",
+    response_model=Experiment,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Presenter],
+    responses=errors(*PRESENTER, *BODY, 422, 507),
+    openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+)
+async def import_experiment(
+    request: Request,
+    store: StoreDep,
+    name: Annotated[
+        str, Query(min_length=1, max_length=120, description="When the file names none.")
+    ] = "imported",
+) -> Experiment:
+    """A JSON-lines file from `normscope train --out` or `normscope.watch(out=...)`, as a finished
+    experiment for replay. The body is the file itself."""
+    chunks, size = [], 0
+    async for chunk in request.stream():  # a body sent without a length is bounded here
+        size += len(chunk)
+        if size > MAX_IMPORT_BYTES:
+            raise HTTPException(
+                status.HTTP_413_CONTENT_TOO_LARGE, f"file larger than {MAX_IMPORT_BYTES} bytes"
+            )
+        chunks.append(chunk)
+    try:
+        text = b"".join(chunks).decode()
+        return await asyncio.to_thread(import_lines, store, text.splitlines(), name)
+    except UnicodeDecodeError:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the file is not UTF-8 text") from None
+    except ImportRefused as e:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from None
+    except StoreFull as e:
         raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(e)) from None
 
 

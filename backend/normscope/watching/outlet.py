@@ -8,6 +8,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Protocol
 from urllib.parse import urlsplit
@@ -70,6 +71,7 @@ class ServerOutlet:
         self.experiment_id: str | None = None
         self.alive = False
         self._conn: ClientConnection | None = None
+        self._stack = ExitStack()  # the connection as its own context manager, closed by close()
 
     @property
     def url(self) -> str:
@@ -82,11 +84,13 @@ class ServerOutlet:
         scheme = "wss" if parts.scheme == "https" else "ws"
         ws_url = f"{scheme}://{parts.netloc}{parts.path}/ws/experiments/{self.experiment_id}/ingest"
         try:
-            self._conn = connect(
-                ws_url,
-                additional_headers={"Authorization": f"Bearer {self.token}"},
-                open_timeout=CONNECT_TIMEOUT_S,
-                max_size=2**20,
+            self._conn = self._stack.enter_context(
+                connect(
+                    ws_url,
+                    additional_headers={"Authorization": f"Bearer {self.token}"},
+                    open_timeout=CONNECT_TIMEOUT_S,
+                    max_size=2**20,
+                )
             )
         except (OSError, WebSocketException) as e:
             raise WatchError(f"could not open the upload socket {ws_url}: {e}") from None
@@ -119,15 +123,14 @@ class ServerOutlet:
                     warnings.warn(
                         f"normscope: the server refused an upload: {msg.get('detail')}", stacklevel=1
                     )
-        except ConnectionClosed:
-            pass
-        self._lost()
+        except ConnectionClosed as e:
+            self._lost(e)
 
-    def _lost(self) -> None:
+    def _lost(self, closed: ConnectionClosed | None) -> None:
         if not self.alive:
             return
         self.alive = False
-        rcvd = self._conn.close_rcvd if self._conn is not None else None
+        rcvd = closed.rcvd if closed is not None else None
         if rcvd is None or rcvd.code != 1000:
             why = f"{rcvd.code} {rcvd.reason}" if rcvd is not None else "the connection dropped"
             warnings.warn(
@@ -141,10 +144,11 @@ class ServerOutlet:
             return
         try:
             self._conn.send(text)
-        except (ConnectionClosed, OSError):
-            self._lost()
+        except ConnectionClosed as e:
+            self._lost(e)
+        except OSError:
+            self._lost(None)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self.alive = False
+        self.alive = False
+        self._stack.close()
