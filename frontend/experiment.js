@@ -12,6 +12,7 @@ import { api, presenterToken } from "./token.js";
 const TERMINAL = new Set(["done", "cancelled", "failed", "interrupted"]);
 const el = (id) => document.getElementById(id);
 const experimentId = decodeURIComponent(location.pathname.split("/").pop());
+presenterToken(); // keeps a ?token= before the view rewrites the query string (a link watch() prints)
 const view = readView();
 const renderer = new Renderer();
 let model = null;
