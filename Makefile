@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/launch.py
 	$(PY) bench/fanout.py --clients 200
 	$(PY) bench/landscape.py
+	$(PY) bench/watch.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
