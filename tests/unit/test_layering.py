@@ -19,6 +19,15 @@ FORBIDDEN = {
     "normscope.store": ["torch", "fastapi"],
     "normscope.realtime": ["torch", "fastapi"],
     "normscope.api.app": ["torch", "normscope.engine"],
+    "normscope": ["torch", "fastapi"],  # `import normscope` stays light; watch loads torch when first used
+    "normscope.watching": [
+        "fastapi",
+        "starlette",
+        "sqlite3",
+        "normscope.api",
+        "normscope.jobs",
+        "normscope.store",
+    ],
 }
 
 
