@@ -45,10 +45,10 @@ if (presenter) {
     error.textContent = "";
     try {
       const name = encodeURIComponent(file.name.replace(/\.jsonl?$/, "") || "imported");
-      const exp = await api(`/api/experiments/import?name=${name}`, {
+      const exp = await api(`/api/import?name=${name}`, {
         method: "POST",
         body: await file.text(),
-        headers: { "Content-Type": "application/x-ndjson" },
+        headers: { "Content-Type": "text/plain" },
       });
       location.href = `/experiments/${exp.id}`;
     } catch (e) {

@@ -205,9 +205,9 @@ def test_a_watch_file_imports_for_replay_from_the_cli_and_the_page(server, tmp_p
             session.step(loss={k: train_step(m, opts[k], x, y) for k, m in models.items()})
     lines = out.read_text().splitlines()
     client = server.client()
-    assert client.post("/api/experiments/import", content="garbage\n").status_code == 422
-    assert httpx.post(f"{server.url}/api/experiments/import", content=out.read_text()).status_code == 401
-    e = client.post("/api/experiments/import", content=out.read_text()).json()
+    assert client.post("/api/import", content="garbage\n").status_code == 400
+    assert httpx.post(f"{server.url}/api/import", content=out.read_text()).status_code == 401
+    e = client.post("/api/import", content=out.read_text()).json()
     assert (e["status"], e["step"], e["spec"]["name"]) == ("done", 20, "offline run")
     stored = client.get(f"/api/experiments/{e['id']}/frames").json()
     assert stored == [json.loads(line) for line in lines[2:]]  # frame for frame, as written

@@ -26,7 +26,8 @@ def test_writes_the_layers_line_then_one_frame_per_line(tmp_path: Path):
     r = train("--spec", str(spec), "--out", str(out), "--device", "cpu")
     assert r.returncode == 0, r.stderr
     assert "done at step 30 on cpu: plain=done, BN=done" in r.stderr
-    first, *rest = out.read_text().splitlines()
+    head, first, *rest = out.read_text().splitlines()
+    assert json.loads(head)["type"] == "experiment"
     layout = json.loads(first)
     assert layout["type"] == "layers"
     assert [LayerInfo.model_validate(x).name for x in layout["layers"]] == ["hidden1", "hidden2", "output"]
@@ -39,7 +40,7 @@ def test_a_preset_with_fewer_steps(tmp_path: Path):
     out = tmp_path / "frames.jsonl"
     r = train("--preset", "ioffe-szegedy", "--steps", "20", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert [json.loads(line).get("step") for line in out.read_text().splitlines()] == [None, 10, 20]
+    assert [json.loads(line).get("step") for line in out.read_text().splitlines()] == [None, None, 10, 20]
 
 
 def test_bad_input_exits_2_with_the_reason_and_no_traceback(tmp_path: Path):

@@ -22,7 +22,7 @@ from normscope.store import Store
 
 log = logging.getLogger("normscope")
 MAX_BODY_BYTES = 256 * 1024
-IMPORT_PATH = "/api/experiments/import"
+IMPORT_PATH = "/api/import"
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -19,13 +19,12 @@ MAX_IMPORT_BYTES = 64 * 2**20  # a JSON-lines file of a long run
 MAX_STEP = 2**63 - 1  # SQLite's largest integer: a `since` past it is a 422, not an overflow
 
 ERRORS = {
-    400: "The body could not be read.",
+    400: "The body could not be read (for an import: not a normscope JSON-lines file; the line and why).",
     401: "No presenter token: send 'Authorization: Bearer <token>'.",
     403: "Wrong presenter token.",
     404: "No such experiment.",
     409: "The experiment is finished, or queued and the action is not cancel.",
     413: "The body is larger than 256 KiB (64 MiB for an import).",
-    422: "The file is not a normscope JSON-lines file (the line and why).",
     429: "Every slot is taken and the queue is full (NORMSCOPE_MAX_QUEUED).",
     507: "The store is at its size limit (NORMSCOPE_MAX_DATA_GB), or its disk is full.",
 }
@@ -87,12 +86,12 @@ async def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experi
 
 
 @router.post(
-    "/experiments/import",
+    "/import",
     response_model=Experiment,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Presenter],
-    responses=errors(*PRESENTER, *BODY, 422, 507),
-    openapi_extra={"requestBody": {"content": {"application/x-ndjson": {"schema": {"type": "string"}}}}},
+    responses=errors(*PRESENTER, *BODY, 507),
+    openapi_extra={"requestBody": {"content": {"text/plain": {"schema": {"type": "string"}}}}},
 )
 async def import_experiment(
     request: Request,
@@ -117,7 +116,7 @@ async def import_experiment(
     except UnicodeDecodeError:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the file is not UTF-8 text") from None
     except ImportRefused as e:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from None
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(e)) from None
     except StoreFull as e:
         raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(e)) from None
 
