@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 import numpy as np
 import torch
@@ -70,6 +70,28 @@ def tap_range(activation: ActKind, tap: Tap, absmax: float, layer_has_act: bool)
             return (0.0, nice_ceil(1.5 * absmax))
     r = max(nice_ceil(1.5 * absmax), MIN_HALF_RANGE)
     return (-r, r)
+
+
+def merge_absmax(into: dict, found: Mapping) -> None:
+    """The largest magnitude seen per tap across variants (a non-finite one counts as 0): shared ranges."""
+    for k, v in found.items():
+        into[k] = max(into.get(k, 0.0), v if math.isfinite(v) else 0.0)
+
+
+K = TypeVar("K", int, str)  # a layer's key: its index in our models, its module path in a watched one
+
+
+def layout(
+    names: Mapping[K, str], ranges: Mapping[tuple[K, Tap], tuple[float, float]], bins: int
+) -> list[LayerInfo]:
+    """The experiment's layers with their fixed edges, in the order of `names` (layer key -> name), each with
+    the taps any variant has: what the layers message and every frame's histograms are drawn against."""
+    out = []
+    for key, name in names.items():
+        taps = sorted({t for (k, t) in ranges if k == key}, key=TAP_ORDER.index)
+        edges = {t: np.linspace(*ranges[(key, t)], bins + 1).tolist() for t in taps}
+        out.append(LayerInfo(name=name, taps=taps, edges=edges))
+    return out
 
 
 @dataclass
@@ -227,14 +249,7 @@ class Probe:
         self._groups = None
 
     def layer_info(self) -> list[LayerInfo]:
-        out = []
-        for i, name in enumerate(self.layer_names):
-            edges = {}
-            for t in self.layer_taps[i]:
-                lo, hi = self._edges[(i, t)]
-                edges[t] = np.linspace(lo, hi, self.bins + 1).tolist()
-            out.append(LayerInfo(name=name, taps=self.layer_taps[i], edges=edges))
-        return out
+        return layout(dict(enumerate(self.layer_names)), self._edges, self.bins)
 
     # per-sample statistics ---------------------------------------------------------------------------
     def snapshot_weights(self) -> None:

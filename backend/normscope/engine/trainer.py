@@ -1,6 +1,5 @@
 """Trainer: every variant of an experiment trained in lockstep, with frames, evaluation and live controls."""
 
-import math
 import time
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -17,9 +16,8 @@ from normscope.engine.evaluate import batch_dependence, evaluate, frozen_bn_stat
 from normscope.engine.fold import fold_report
 from normscope.engine.landscape import LandscapeProbe
 from normscope.engine.models import ProbedNet, build_model
-from normscope.engine.probe import Probe, finite, tap_range
+from normscope.engine.probe import Probe, finite, layout, merge_absmax, tap_range
 from normscope.schemas import (
-    TAP_ORDER,
     BatchDependence,
     ControlCommand,
     EvalResult,
@@ -155,20 +153,12 @@ class Trainer:
                 if grad:
                     F.cross_entropy(out, run.data[1][idx]).backward()
                     run.model.zero_grad(set_to_none=True)
-                for k, v in run.probe.absmax().items():
-                    absmax[k] = max(absmax.get(k, 0.0), v if math.isfinite(v) else 0.0)
+                merge_absmax(absmax, run.probe.absmax())
         has_act = [b.act is not None for b in self.runs[0].probe.blocks]
         ranges = {k: tap_range(self.spec.model.activation, k[1], v, has_act[k[0]]) for k, v in absmax.items()}
         for run in self.runs:
             run.probe.set_ranges(ranges)
-        bins = self.spec.probe.bins
-        names = self.runs[0].probe.layer_names
-        layers = []
-        for i, name in enumerate(names):
-            taps = sorted({t for (j, t) in ranges if j == i}, key=TAP_ORDER.index)
-            edges = {t: np.linspace(*ranges[(i, t)], bins + 1).tolist() for t in taps}
-            layers.append(LayerInfo(name=name, taps=taps, edges=edges))
-        return layers
+        return layout(dict(enumerate(self.runs[0].probe.layer_names)), ranges, self.spec.probe.bins)
 
     def layout(self) -> list[LayerInfo]:
         return self._layers

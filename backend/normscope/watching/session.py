@@ -5,7 +5,6 @@ pack every statistic into one tensor on the device after it) and nothing at all 
 Decoding, building the frame, encoding it and sending it happen on the session's sender thread, through a
 bounded queue: a slow or vanished server costs dropped frames, never a waiting training loop."""
 
-import math
 import queue
 import threading
 import time
@@ -20,9 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from normscope.engine.probe import EXACT_QUANTILES_UP_TO, Probe, finite, tap_range
+from normscope.engine.probe import EXACT_QUANTILES_UP_TO, Probe, finite, layout, merge_absmax, tap_range
 from normscope.schemas import (
-    TAP_ORDER,
     ClientEnd,
     ClientStatus,
     ControlMessage,
@@ -224,18 +222,11 @@ class Session:
         for layers in found.values():
             for name, layer in layers.items():
                 kinds.setdefault(name, layer.kind)
-                for tap, v in layer.absmax.items():
-                    absmax[(name, tap)] = max(absmax.get((name, tap), 0.0), v if math.isfinite(v) else 0.0)
-        names = list(dict.fromkeys(n for layers in found.values() for n in layers))
-        for name in names:
-            taps = sorted({t for (n, t) in absmax if n == name}, key=TAP_ORDER.index)
-            has_act = "act" in taps
-            edges = {
-                t: np.linspace(*tap_range(kinds[name], t, absmax[(name, t)], has_act), self.bins + 1).tolist()
-                for t in taps
-            }
-            self.layer_infos.append(LayerInfo(name=name, taps=taps, edges=edges))
-        ranges = {li.name: {t: (e[0], e[-1]) for t, e in li.edges.items()} for li in self.layer_infos}
+                merge_absmax(absmax, {(name, tap): v for tap, v in layer.absmax.items()})
+        has_act = {name for (name, tap) in absmax if tap == "act"}
+        ranges = {k: tap_range(kinds[k[0]], k[1], v, k[0] in has_act) for k, v in absmax.items()}
+        names = dict.fromkeys(n for layers in found.values() for n in layers)
+        self.layer_infos = layout({n: n for n in names}, ranges, self.bins)
         for run in self.runs:
             layers = found[run.index]
             if not layers:
@@ -248,7 +239,7 @@ class Session:
                 grad=self.grad,
             )
             probe.set_ranges(
-                {(i, t): ranges[n][t] for i, n in enumerate(layers) for t in probe.layer_taps[i]}
+                {(i, t): ranges[(n, t)] for i, n in enumerate(layers) for t in probe.layer_taps[i]}
             )
             probe.clone = {(i, t) for i, layer in enumerate(layers.values()) for t in layer.changed_later}
             probe.attach()
