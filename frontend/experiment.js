@@ -1,35 +1,45 @@
 // One experiment, live or replayed: wires the stream, the model, the charts, the controls and the view state.
 import { setupControls } from "./lib/controls.js";
 import * as fig from "./lib/figures.js";
+import { Follow, Lead, setupShare } from "./lib/hall.js";
+import { Marks } from "./lib/marks.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
 import { showFolds } from "./lib/fold.js";
 import { loadFrames, setupReplay } from "./lib/replay.js";
 import { Stream } from "./lib/stream.js";
-import { chartStyle, readView, writeView } from "./lib/view.js";
+import { chartStyle, hallState, readView, viewQuery, writeView } from "./lib/view.js";
 import { api, presenterToken } from "./token.js";
 
 const TERMINAL = new Set(["done", "cancelled", "failed", "interrupted"]);
 const el = (id) => document.getElementById(id);
 const experimentId = decodeURIComponent(location.pathname.split("/").pop());
-presenterToken(); // keeps a ?token= before the view rewrites the query string (a link watch() prints)
+const presenter = Boolean(presenterToken()); // keeps a ?token= before the view rewrites the query string
 const view = readView();
+const presetWanted = view.preset
+  ? api("/api/presets").then((all) => all.find((p) => p.id === view.preset), () => null)
+  : Promise.resolve(null);
 const renderer = new Renderer();
 let model = null;
 let updateControls = () => {};
+let replay = null; // {seek, step} once a finished experiment replays
+let projector = localStorage.getItem("normscope-theme") === "projector";
 
 const layerName = () => view.layer ?? model?.layers.at(-1)?.name ?? "";
-const style = () => chartStyle(view);
-renderer.add("chart-loss", () => fig.lossFigure(model, style()));
-renderer.add("chart-accuracy", () => fig.accuracyFigure(model, style()));
+const style = () => chartStyle(view, projector);
+const marks = new Marks(experimentId, presenter, () => redraw(), (step) => replay?.seek(step));
+// Charts over steps carry the presenter's marks.
+const overTime = (id, build) => renderer.add(id, () => fig.withMarks(marks.list, style(), build()));
 renderer.add("chart-sweep", () => fig.sweepFigure(model, style()));
-renderer.add("chart-bands", () => fig.bandsFigure(model, style(), layerName(), view.tap));
-for (const which of Object.keys(fig.BN_PANELS)) renderer.add(`chart-bn-${which}`, () => fig.bnFigure(model, style(), layerName(), which));
-for (const which of Object.keys(fig.OVER_TIME)) renderer.add(`chart-${which}`, () => fig.overTimeFigure(model, style(), which));
+overTime("chart-loss", () => fig.lossFigure(model, style()));
+overTime("chart-accuracy", () => fig.accuracyFigure(model, style()));
+overTime("chart-bands", () => fig.bandsFigure(model, style(), layerName(), view.tap));
+for (const which of Object.keys(fig.BN_PANELS)) overTime(`chart-bn-${which}`, () => fig.bnFigure(model, style(), layerName(), which));
+for (const which of Object.keys(fig.OVER_TIME)) overTime(`chart-${which}`, () => fig.overTimeFigure(model, style(), which));
 for (const which of Object.keys(fig.LANDSCAPE_PANELS)) {
-  renderer.add(`chart-landscape-${which}`, () => fig.landscapeFigure(model, style(), which, layerName()));
+  overTime(`chart-landscape-${which}`, () => fig.landscapeFigure(model, style(), which, layerName()));
 }
-renderer.add("chart-dependence", () => fig.dependenceFigure(model, style()));
+overTime("chart-dependence", () => fig.dependenceFigure(model, style()));
 
 // Charts of what only some experiments measure are shown only for those.
 function showOptionalPanels(spec) {
@@ -86,12 +96,12 @@ function setupMultiples() {
   histPage = pageOfLayer();
   setupHistograms();
   smallMultiples("heatmaps", "chart-heat", model.runs, (run) =>
-    fig.heatmapFigure(model, style(), layerName(), view.tap, run.index),
+    fig.withMarks(marks.list, style(), fig.heatmapFigure(model, style(), layerName(), view.tap, run.index)),
   );
 }
 
 // For the browser tests and the curious: timings of each batched update and what each chart holds.
-window.normscope = { renderer, model: () => model, view, stream: () => stream };
+window.normscope = { renderer, model: () => model, view, stream: () => stream, marks, hall: () => hall };
 
 function redraw() {
   if (model) renderer.invalidate();
@@ -150,8 +160,40 @@ function setupView(layers) {
   select.value = view.layer ?? "";
 }
 
+// The hall: the presenter's page sends each view it shows to the room; a viewer's page follows it.
+const lead = presenter ? new Lead(experimentId) : null;
+const follow = presenter ? null : new Follow(el("follow"), showPresenterView);
+const hall = { lead, follow };
+if (presenter) setupShare(experimentId, () => viewQuery({ ...view, open: null }));
+if (presenter) marks.setupDialog(() => (replay ? replay.step() : model?.lastStep ?? 0));
+
+function showPresenterView(state) {
+  view.layer = state.layer ?? view.layer;
+  view.tap = state.tap;
+  view.chart = state.chart;
+  view.lecture = state.lecture;
+  if (model?.layers.some((l) => l.name === view.layer)) {
+    el("layer").value = view.layer;
+    if (pageOfLayer() !== histPage) {
+      histPage = pageOfLayer();
+      setupHistograms();
+    }
+  }
+  applyView();
+  if (state.replay_step !== null) replay?.seek(state.replay_step);
+}
+
+// A change the person at this page made: the presenter's goes to the room, a viewer's ends following.
+function chosen() {
+  applyView();
+  lead?.send(hallState(view, replay ? replay.step() : null));
+  follow?.ownChoice();
+}
+
 function applyView() {
   document.body.classList.toggle("lecture", view.lecture);
+  document.body.classList.toggle("projector", projector);
+  el("projector").setAttribute("aria-pressed", String(projector));
   document.body.classList.toggle("focus", Boolean(view.chart));
   for (const p of document.querySelectorAll(".panel")) p.classList.toggle("focused", p.dataset.chart === view.chart);
   for (const r of document.querySelectorAll('input[name="tap"]')) r.checked = r.value === view.tap;
@@ -170,19 +212,36 @@ el("layer").addEventListener("change", (ev) => {
     histPage = pageOfLayer();
     setupHistograms();
   }
+  chosen();
+});
+for (const r of document.querySelectorAll('input[name="tap"]')) r.addEventListener("change", () => { view.tap = r.value; chosen(); });
+el("focus").addEventListener("change", (ev) => { view.chart = ev.target.value || null; chosen(); });
+el("lecture").addEventListener("click", (ev) => { ev.currentTarget.blur(); view.lecture = !view.lecture; chosen(); });
+// The theme belongs to the screen (a projector, a phone), not to the room: kept here, not followed.
+el("projector").addEventListener("click", (ev) => {
+  ev.currentTarget.blur();
+  projector = !projector;
+  localStorage.setItem("normscope-theme", projector ? "projector" : "default");
   applyView();
 });
-for (const r of document.querySelectorAll('input[name="tap"]')) r.addEventListener("change", () => { view.tap = r.value; applyView(); });
-el("focus").addEventListener("change", (ev) => { view.chart = ev.target.value || null; applyView(); });
-el("lecture").addEventListener("click", (ev) => { ev.currentTarget.blur(); view.lecture = !view.lecture; applyView(); });
 const fullscreen = () => (document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen());
 el("fullscreen").addEventListener("click", (ev) => { ev.currentTarget.blur(); fullscreen(); });
 document.addEventListener("keydown", (ev) => {
   if (ev.target.closest("input, select, textarea")) return;
   if (ev.key === "l" || ev.key === "L") el("lecture").click();
   if (ev.key === "f" || ev.key === "F") fullscreen();
+  if (ev.key === "p" || ev.key === "P") el("projector").click();
 });
 addEventListener("resize", () => renderer.resize());
+
+// `?preset=ID` alone opens the preset's own layer, tap and chart.
+async function usePresetView() {
+  const preset = await presetWanted;
+  if (!preset || view.named) return;
+  view.layer = preset.view.layer ?? view.layer;
+  view.tap = preset.view.tap ?? view.tap;
+  view.open = preset.view.chart ?? view.open;
+}
 
 // A preset opens on its chart: scrolled into view and outlined for a moment.
 function openChart() {
@@ -194,8 +253,7 @@ function openChart() {
 }
 
 async function showLesson() {
-  if (!view.preset) return;
-  const preset = (await api("/api/presets")).find((p) => p.id === view.preset);
+  const preset = await presetWanted;
   if (!preset) return;
   el("lesson").hidden = false;
   el("lesson-text").textContent = preset.summary;
@@ -225,18 +283,27 @@ async function startReplay(hello) {
     if (e.status !== 404) throw e;
     return showDeleted(); // deleted while the page watched it: the stream's close says so too
   }
-  setupReplay(hello, frames, (m) => {
+  const onMove = (step) => {
+    lead?.send(hallState(view, step));
+    follow?.ownChoice();
+  };
+  replay = setupReplay(hello, frames, (m) => {
     m.status = hello.experiment.status;
     m.error = hello.experiment.error;
     for (const r of hello.experiment.runs) if (m.runs[r.index].status !== "diverged") m.runs[r.index].status = r.status;
     model = m;
     redraw();
-  });
+  }, onMove);
+  const wanted = follow?.on && follow.latest?.replay_step;
+  if (wanted !== null && wanted !== undefined) replay.seek(wanted);
 }
 
 const stream = new Stream(experimentId, {
-  hello(msg, first) {
+  async hello(msg, first) {
+    marks.set(msg.marks);
     if (first) {
+      await usePresetView();
+      if (msg.view) follow?.received(msg.view);
       model = new ExperimentModel(msg.experiment, msg.layers);
       document.title = `normscope — ${msg.experiment.spec.name}`;
       el("title").textContent = msg.experiment.spec.name;
@@ -245,7 +312,8 @@ const stream = new Stream(experimentId, {
       showOptionalPanels(msg.experiment.spec);
       applyView();
       openChart();
-      if (presenterToken() && !TERMINAL.has(msg.experiment.status)) {
+      if (presenter && !msg.view) lead.send(hallState(view, null)); // the room starts where the presenter does
+      if (presenter && !TERMINAL.has(msg.experiment.status)) {
         updateControls = setupControls(experimentId, () => model?.status);
       }
       if (TERMINAL.has(msg.experiment.status)) startReplay(msg);
@@ -254,6 +322,7 @@ const stream = new Stream(experimentId, {
       setupView(msg.layers);
       setupMultiples();
     }
+    if (!first && msg.view) follow?.received(msg.view); // what the presenter showed while we were away
     model.setStatus(msg.experiment);
     redraw();
   },
@@ -273,6 +342,15 @@ const stream = new Stream(experimentId, {
     setupView(msg.layers);
     setupMultiples();
     applyView();
+  },
+  view(msg) {
+    follow?.received(msg);
+  },
+  mark(msg) {
+    marks.add(msg);
+  },
+  unmark(msg) {
+    marks.remove(msg.id);
   },
   download(msg) {
     const mb = (n) => (n / 1e6).toFixed(1);

@@ -1,16 +1,46 @@
 // Plotly figures built from the ExperimentModel: pure functions from what is known to {data, layout}.
 import { tapEdges, tapStats } from "./model.js";
 
-// Distinct in colour and lightness, so variants stay apart on a projector.
+// 16 colours that stay apart for the colour-blind too: every pair differs by CIELAB ΔE ≥ 10 under normal,
+// protan, deutan and tritan vision (Machado et al. 2009), and from the white paper. Plain and BN keep the
+// first two, as before. tests/unit/frontend/test_palette.py checks it.
 export const COLORS = [
-  "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
-  "#bcbd22", "#7f7f7f", "#393b79", "#ad494a", "#637939", "#e7ba52", "#843c39", "#7b4173",
+  "#1f77b4", "#d62728", "#e69f00", "#88ccee", "#332288", "#882255", "#999999", "#000000",
+  "#8000e0", "#402000", "#e0c080", "#402060", "#8060e0", "#e06060", "#a02040", "#80a0e0",
 ];
 export const color = (index) => COLORS[index % COLORS.length];
 const fade = (hex, alpha) => {
   const n = parseInt(hex.slice(1), 16);
   return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
 };
+
+const escapeHtml = (text) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const MARK_LABEL = 28; // characters of a note drawn on a chart; the whole note is in the hover and the list
+
+// The presenter's marks on a time-axis chart: a dashed line at each mark's step, its note on top.
+export function withMarks(marks, style, figure) {
+  if (!marks.length) return figure;
+  const { layout } = figure;
+  layout.shapes = [
+    ...(layout.shapes ?? []),
+    ...marks.map((m) => ({
+      type: "line", xref: "x", yref: "paper", x0: m.step, x1: m.step, y0: 0, y1: 1,
+      line: { color: style.ink, width: style.line * 0.6, dash: "dash" },
+    })),
+  ];
+  layout.annotations = [
+    ...(layout.annotations ?? []),
+    ...marks.map((m) => {
+      const note = m.note.length > MARK_LABEL ? `${m.note.slice(0, MARK_LABEL - 1)}…` : m.note;
+      return {
+        x: m.step, xref: "x", y: 1, yref: "paper", yanchor: "bottom", xanchor: "left", showarrow: false,
+        text: escapeHtml(`⚑ ${note}`), hovertext: escapeHtml(`step ${m.step}: ${m.note}`),
+        font: { size: style.font, color: style.ink }, bgcolor: style.paper, opacity: 0.9,
+      };
+    }),
+  ];
+  return figure;
+}
 
 export function baseLayout(style, title) {
   return {

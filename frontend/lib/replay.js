@@ -18,8 +18,9 @@ export async function loadFrames(experimentId) {
   return frames;
 }
 
-// onModel(model) gets a model holding the frames up to the scrubber's position.
-export function setupReplay(hello, frames, onModel) {
+// onModel(model) gets a model holding the frames up to the scrubber's position; onMove(step) hears of each
+// move the user makes (the presenter's room follows it). Returns seek(step) and the step shown.
+export function setupReplay(hello, frames, onModel, onMove = () => {}) {
   const el = (id) => document.getElementById(id);
   el("replay").hidden = false;
   const scrubber = el("scrubber");
@@ -47,9 +48,11 @@ export function setupReplay(hello, frames, onModel) {
     timer = null;
     el("play").textContent = "play";
   };
+  const stepAt = () => frames[Number(scrubber.value)]?.step ?? 0;
   scrubber.addEventListener("input", () => {
     stop();
     show(Number(scrubber.value));
+    onMove(stepAt());
   });
   el("play").addEventListener("click", () => {
     if (timer) return stop();
@@ -60,8 +63,20 @@ export function setupReplay(hello, frames, onModel) {
       const next = Math.min(Number(scrubber.value) + Number(el("speed").value), frames.length - 1);
       scrubber.value = String(next);
       show(next);
+      onMove(stepAt());
       if (next >= frames.length - 1) stop();
     }, TICK_MS);
   });
   show(Number(scrubber.value));
+  return {
+    step: stepAt,
+    // The last frame at or before `step` (a viewer following the presenter's replay).
+    seek(step) {
+      stop();
+      let i = frames.findLastIndex((f) => f.step <= step);
+      i = Math.max(i, 0);
+      scrubber.value = String(i);
+      show(i);
+    },
+  };
 }

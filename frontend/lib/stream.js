@@ -6,7 +6,8 @@ const BACKFILL_MAX = 2000; // frames fetched for one gap; a longer outage keeps 
 const PING_MS = 20000;
 
 export class Stream {
-  // handlers: {hello(msg, first), frame(frame), status(msg), layers(msg), download(msg), connection(state)}
+  // handlers: {hello(msg, first), frame(frame), status(msg), layers(msg), download(msg), view(msg), mark(msg),
+  // unmark(msg), connection(state)}
   constructor(experimentId, handlers) {
     this.id = experimentId;
     this.h = handlers;
@@ -54,7 +55,7 @@ export class Stream {
       case "hello":
         // A first visit accepts the thinned history; after a reconnect every missing frame is fetched.
         if (this.hellos === 0) this.historyUntil = msg.experiment.step;
-        this.h.hello(msg, this.hellos++ === 0);
+        await this.h.hello(msg, this.hellos++ === 0);
         break;
       case "frame":
         if (msg.step <= this.lastStep) return; // a repeat after a reconnect
@@ -68,7 +69,10 @@ export class Stream {
         this.h.layers(msg);
         break;
       case "download":
-        this.h.download?.(msg);
+      case "view":
+      case "mark":
+      case "unmark":
+        this.h[msg.type]?.(msg);
         break;
       case "error":
         console.warn("normscope server:", msg.detail);

@@ -12,10 +12,11 @@ export function readView() {
     lecture: q.get("lecture") === "1",
     preset: q.get("preset"),
     open: charts.includes(q.get("open")) ? q.get("open") : null, // scrolled to and marked on arrival
+    named: ["layer", "tap", "chart", "open"].some((k) => q.has(k)), // else a preset's own view applies
   };
 }
 
-export function writeView(view) {
+export function viewQuery(view) {
   const q = new URLSearchParams();
   if (view.layer) q.set("layer", view.layer);
   q.set("tap", view.tap);
@@ -23,12 +24,23 @@ export function writeView(view) {
   if (view.lecture) q.set("lecture", "1");
   if (view.preset) q.set("preset", view.preset);
   if (view.open) q.set("open", view.open);
-  history.replaceState(null, "", `${location.pathname}?${q}`);
+  return q.toString();
 }
 
-// Chart styling for the room: bigger type and thicker lines in lecture mode, dark ink on white.
-export function chartStyle(view) {
-  return view.lecture
+export function writeView(view) {
+  history.replaceState(null, "", `${location.pathname}?${viewQuery(view)}`);
+}
+
+// What the room follows: the presenter's choices, not how their own page is scrolled.
+export function hallState(view, replayStep) {
+  return { layer: view.layer, tap: view.tap, chart: view.chart, lecture: view.lecture, replay_step: replayStep };
+}
+
+// Chart styling for the room: bigger type and thicker lines in lecture mode; the projector theme adds
+// black ink and heavier lines still, for washed-out projectors.
+export function chartStyle(view, projector = false) {
+  const style = view.lecture
     ? { font: 20, line: 4, ink: "#000", paper: "#fff" }
     : { font: 12, line: 2, ink: "#222", paper: "#fff" };
+  return projector ? { ...style, font: style.font + 2, line: style.line + 1, ink: "#000" } : style;
 }

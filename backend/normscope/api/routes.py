@@ -10,20 +10,21 @@ from normscope.api.deps import ManagerDep, Presenter, StoreDep
 from normscope.jobs.manager import ControlError, FilesMissing, NoRoom, QueueFull
 from normscope.presets import PRESETS, Preset
 from normscope.schemas import ApiError, ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
+from normscope.schemas.hall import MAX_STEP
 from normscope.store import StoreFull
 from normscope.store.imports import ImportRefused, import_lines
 
 router = APIRouter(prefix="/api")
 MAX_FRAMES_PER_REQUEST = 5000
 MAX_IMPORT_BYTES = 64 * 2**20  # a JSON-lines file of a long run
-MAX_STEP = 2**63 - 1  # SQLite's largest integer: a `since` past it is a 422, not an overflow
 
 ERRORS = {
     400: "The body could not be read (for an import: not a normscope JSON-lines file; the line and why).",
     401: "No presenter token: send 'Authorization: Bearer <token>'.",
     403: "Wrong presenter token.",
     404: "No such experiment.",
-    409: "The experiment is finished, or queued and the action is not cancel.",
+    409: "The experiment is finished, or queued and the action is not cancel (a mark: past the last step, "
+    "or the experiment has 200 marks already).",
     413: "The body is larger than 256 KiB (64 MiB for an import).",
     429: "Every slot is taken and the queue is full (NORMSCOPE_MAX_QUEUED).",
     507: "The store is at its size limit (NORMSCOPE_MAX_DATA_GB), or its disk is full.",
@@ -37,7 +38,7 @@ def errors(*codes: int) -> dict[int | str, dict]:
     return {code: {"model": ApiError, "description": ERRORS[code]} for code in codes}
 
 
-def _found(experiment: Experiment | None, experiment_id: str) -> Experiment:
+def found(experiment: Experiment | None, experiment_id: str) -> Experiment:
     if experiment is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
     return experiment
@@ -128,7 +129,7 @@ def list_experiments(store: StoreDep) -> list[Experiment]:
 
 @router.get("/experiments/{experiment_id}", response_model=Experiment, responses=errors(404))
 def get_experiment(experiment_id: str, store: StoreDep) -> Experiment:
-    return _found(store.get(experiment_id), experiment_id)
+    return found(store.get(experiment_id), experiment_id)
 
 
 @router.post(
@@ -157,7 +158,7 @@ def experiment_frames(
     limit: Annotated[int, Query(ge=1, le=MAX_FRAMES_PER_REQUEST)] = 1000,
 ) -> Response:
     """Stored frames in step order, exactly as they were streamed (a client fills a gap from here)."""
-    _found(store.get(experiment_id), experiment_id)
+    found(store.get(experiment_id), experiment_id)
     body = "[" + ",".join(store.frames(experiment_id, since, limit)) + "]"  # stored text, not re-encoded
     return Response(body, media_type="application/json")
 
@@ -167,7 +168,7 @@ def experiment_fold(experiment_id: str, store: StoreDep) -> list[FoldResult]:
     """Each BN run with its BN layers folded into the neighbouring linear layers for inference, computed
     when training ends: layer counts before and after, and how far the folded net's outputs are from the
     original's on the validation split."""
-    _found(store.get(experiment_id), experiment_id)
+    found(store.get(experiment_id), experiment_id)
     folds = store.folds(experiment_id)
     if folds is None:
         raise HTTPException(

@@ -1,4 +1,4 @@
-"""`normscope serve`: settings, a presenter token, the startup URL, uvicorn."""
+"""`normscope serve`: settings, a presenter token, the startup URLs (the room's per LAN address), uvicorn."""
 
 import logging
 import secrets
@@ -9,6 +9,7 @@ import uvicorn
 from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
 
 from normscope.api.app import create_app
+from normscope.api.share import base_url, viewer_urls
 from normscope.api.ws import TOO_MANY
 from normscope.config import Settings
 
@@ -39,11 +40,14 @@ def serve(host: str | None = None, port: int | None = None) -> int:
         updates["port"] = port
     settings = settings.model_copy(update=updates)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    shown = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
-    base = f"http://{shown}:{settings.port}"
+    room, hint = viewer_urls(settings.host, settings.port)
+    local = base_url("127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host, settings.port)
     print(f"normscope {'=' * 60}", file=sys.stderr)
-    print(f"  presenter: {base}/?token={settings.token}", file=sys.stderr)
-    print(f"  viewers:   {base}/", file=sys.stderr)
+    print(f"  presenter: {local}/?token={settings.token}", file=sys.stderr)
+    for url in room:
+        print(f"  viewers:   {url}/", file=sys.stderr)
+    if hint:
+        print(f"  viewers:   {local}/ (this machine only: {hint})", file=sys.stderr)
     print(f"  data:      {settings.data_dir.resolve()}", file=sys.stderr)
     print("=" * 70, file=sys.stderr, flush=True)
     try:

@@ -23,6 +23,12 @@ MESSAGE_BURST = 20
 MESSAGE_RATE = 2.0
 TOO_MANY = (1008, "too many messages: a viewer sends one ping every few seconds")
 CLOSE_WAIT_S = 5.0
+# What only the presenter may do goes over REST with the token; a viewer's socket never broadcasts anything.
+PRESENTER_ONLY = {
+    "view": "only the presenter sets the room's view: PUT /api/experiments/{id}/view with the token",
+    "mark": "only the presenter drops marks: POST /api/experiments/{id}/marks with the token",
+    "unmark": "only the presenter removes marks: DELETE /api/experiments/{id}/marks/{mark} with the token",
+}
 
 
 def origin_allowed(ws: WebSocket) -> bool:
@@ -71,7 +77,12 @@ async def _serve(ws: WebSocket, sub: Subscriber, store: Store, experiment_id: st
         await ws.send_text(ErrorMessage(detail=f"no experiment {experiment_id!r}").model_dump_json())
         await ws.close(code=4404)
         return
-    hello = HelloMessage(experiment=experiment, layers=store.layers(experiment_id))
+    hello = HelloMessage(
+        experiment=experiment,
+        layers=store.layers(experiment_id),
+        view=store.view(experiment_id),
+        marks=store.marks(experiment_id),
+    )
     try:
         await ws.send_text(hello.model_dump_json())
         last = await _send_history(ws, store, experiment_id, history)
@@ -153,6 +164,8 @@ def _answer(text: str | None) -> tuple[str, str]:
         data = json.loads(text)
     except json.JSONDecodeError:
         return "error", ErrorMessage(detail="messages must be JSON objects").model_dump_json()
+    if isinstance(data, dict) and data.get("type") in PRESENTER_ONLY:
+        return "error", ErrorMessage(detail=PRESENTER_ONLY[data["type"]]).model_dump_json()
     if not isinstance(data, dict) or data.get("type") != "ping":
         return "error", ErrorMessage(
             detail='unknown message; the only client message is {"type": "ping"}'

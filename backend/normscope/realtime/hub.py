@@ -3,7 +3,8 @@
 Each subscriber has a bounded queue. When it is full, the oldest *frame* is dropped (newest wins), never a
 status message, so a slow viewer loses detail, not state, and never slows the publisher or the others.
 Replies to a subscriber's own messages are bounded too: at most one of each kind waits to be sent, so a
-client that sends and never reads cannot grow the server's memory."""
+client that sends and never reads cannot grow the server's memory. A state message (the presenter's view)
+replaces its older copy still queued: a viewer gets the newest state, never a backlog of old ones."""
 
 import asyncio
 import logging
@@ -25,6 +26,7 @@ class Message:
     droppable: bool  # frames may be dropped for a slow subscriber; status messages may not
     reply: str | None = None  # the kind of a reply to the subscriber's own message: one of each kind waits
     close: tuple[int, str] | None = None  # (code, reason): the last message; the connection closes with it
+    latest: str | None = None  # a state's name: a newer message of the same name replaces this one if queued
 
 
 class Subscriber:
@@ -37,6 +39,11 @@ class Subscriber:
         self.replies_dropped = 0
 
     def put(self, msg: Message) -> None:
+        if msg.latest is not None:
+            for i, queued in enumerate(self._queue):
+                if queued.latest == msg.latest:
+                    del self._queue[i]
+                    break
         if len(self._queue) >= self.maxlen:
             for i, queued in enumerate(self._queue):
                 if queued.droppable:
@@ -95,8 +102,8 @@ class Hub:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
 
-    def publish(self, topic: str, text: str, droppable: bool) -> int:
-        msg = Message(text, droppable)
+    def publish(self, topic: str, text: str, droppable: bool, latest: str | None = None) -> int:
+        msg = Message(text, droppable, latest=latest)
         subs = self._topics.get(topic, ())
         for sub in subs:
             sub.put(msg)

@@ -31,6 +31,7 @@ from normscope.schemas.frame import (
     Tap,
     TapStats,
 )
+from normscope.schemas.hall import Mark, MarkCreate, Share, ViewState
 from normscope.schemas.ingest import ClientEnd, ClientStatus, ControlMessage
 from normscope.schemas.spec import (
     DatasetSpec,
@@ -70,15 +71,19 @@ __all__ = [
     "LayerInfo",
     "LayerStats",
     "LayersMessage",
+    "Mark",
+    "MarkCreate",
     "ModelSpec",
     "OptimizerSpec",
     "ProbeSpec",
     "RunFrame",
     "RunInfo",
     "RunStatus",
+    "Share",
     "StatusMessage",
     "Summary",
     "Tap",
     "TapStats",
     "VariantSpec",
+    "ViewState",
 ]

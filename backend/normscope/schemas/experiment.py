@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from normscope.schemas.frame import LayerInfo, RunStatus
+from normscope.schemas.hall import Mark, ViewState
 from normscope.schemas.spec import ExperimentSpec
 
 ExperimentStatus = Literal["queued", "running", "paused", "done", "cancelled", "failed", "interrupted"]
@@ -32,6 +33,10 @@ class HelloMessage(BaseModel):
     type: Literal["hello"] = "hello"
     experiment: Experiment
     layers: list[LayerInfo] = Field(description="Empty until the worker has fixed the histogram edges.")
+    view: ViewState | None = Field(
+        None, description="The presenter's view, which the room follows; null: none set."
+    )
+    marks: list[Mark] = Field(default_factory=list, description="The presenter's marks, in step order.")
 
 
 class StatusMessage(BaseModel):

@@ -1,5 +1,5 @@
 """SQLite persistence; never imports torch."""
 
-from normscope.store.db import Store, StoreFull
+from normscope.store.db import Store, StoreFull, TooManyMarks
 
-__all__ = ["Store", "StoreFull"]
+__all__ = ["Store", "StoreFull", "TooManyMarks"]

@@ -10,7 +10,23 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from normscope.schemas import TERMINAL, Experiment, ExperimentSpec, FoldResult, LayerInfo, RunInfo
+from normscope.schemas import (
+    TERMINAL,
+    Experiment,
+    ExperimentSpec,
+    FoldResult,
+    LayerInfo,
+    Mark,
+    MarkCreate,
+    RunInfo,
+    ViewState,
+)
+from normscope.schemas.hall import MAX_MARKS
+
+
+class TooManyMarks(Exception):
+    """The experiment already holds MAX_MARKS marks."""
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS experiments (
@@ -33,6 +49,18 @@ CREATE TABLE IF NOT EXISTS folds (
     experiment_id TEXT PRIMARY KEY REFERENCES experiments(id) ON DELETE CASCADE,
     body TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS views (
+    experiment_id TEXT PRIMARY KEY REFERENCES experiments(id) ON DELETE CASCADE,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS marks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    note TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS marks_of_experiment ON marks (experiment_id, step);
 CREATE TABLE IF NOT EXISTS frames (
     experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
     step INTEGER NOT NULL,
@@ -342,6 +370,59 @@ class Store:
                     )
                 )
         return out
+
+    # the lecture hall: the presenter's view and marks -------------------------------------------------
+    def set_view(self, experiment_id: str, view: ViewState) -> bool:
+        """False when the experiment does not exist."""
+        with self._tx() as db:
+            return (
+                db.execute(
+                    "INSERT OR REPLACE INTO views "
+                    "SELECT ?, ? WHERE EXISTS (SELECT 1 FROM experiments WHERE id = ?)",
+                    (experiment_id, view.model_dump_json(), experiment_id),
+                ).rowcount
+                > 0
+            )
+
+    def view(self, experiment_id: str) -> ViewState | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT body FROM views WHERE experiment_id = ?", (experiment_id,)
+            ).fetchone()
+        return None if row is None else ViewState.model_validate_json(row[0])
+
+    def add_mark(self, experiment_id: str, mark: MarkCreate) -> Mark:
+        """Raises TooManyMarks past MAX_MARKS; the caller has checked that the experiment exists."""
+        now = datetime.now(UTC)
+        with self._tx() as db:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM marks WHERE experiment_id = ?", (experiment_id,)
+            ).fetchone()
+            if count >= MAX_MARKS:
+                raise TooManyMarks(f"the experiment already has {MAX_MARKS} marks; delete some first")
+            mark_id = db.execute(
+                "INSERT INTO marks (experiment_id, step, note, created_at) VALUES (?, ?, ?, ?)",
+                (experiment_id, mark.step, mark.note, now.isoformat()),
+            ).lastrowid
+        assert mark_id is not None
+        return Mark(id=mark_id, step=mark.step, note=mark.note, created_at=now)
+
+    def marks(self, experiment_id: str) -> list[Mark]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, step, note, created_at FROM marks WHERE experiment_id = ? ORDER BY step, id",
+                (experiment_id,),
+            ).fetchall()
+        return [Mark(id=i, step=s, note=n, created_at=datetime.fromisoformat(c)) for i, s, n, c in rows]
+
+    def delete_mark(self, experiment_id: str, mark_id: int) -> bool:
+        with self._tx() as db:
+            return (
+                db.execute(
+                    "DELETE FROM marks WHERE experiment_id = ? AND id = ?", (experiment_id, mark_id)
+                ).rowcount
+                > 0
+            )
 
 
 _LIVE = ("queued", "running", "paused")

@@ -22,6 +22,18 @@ def test_a_queue_of_status_messages_refuses_frames_but_keeps_statuses():
     assert [m.text for m in sub._queue] == ["s0", "s1", "s2"]
 
 
+def test_a_newer_state_replaces_its_queued_copy_and_is_never_dropped_for_frames():
+    sub = Subscriber(maxlen=3)
+    sub.put(Message("view-1", droppable=False, latest="view"))
+    sub.put(Message("frame-1", droppable=True))
+    sub.put(Message("view-2", droppable=False, latest="view"))  # a viewer gets the newest view, not a backlog
+    assert [m.text for m in sub._queue] == ["frame-1", "view-2"]
+    for i in range(2, 6):
+        sub.put(Message(f"frame-{i}", droppable=True))
+    assert [m.text for m in sub._queue] == ["view-2", "frame-4", "frame-5"]
+    assert sub.dropped == 3  # frames only; the replaced view is not counted as a drop
+
+
 def test_publish_delivers_the_same_object_to_every_subscriber_and_unsubscribes():
     async def main() -> None:
         hub = Hub(queue_size=4)

@@ -67,3 +67,30 @@ def test_a_full_store_refuses_frames_keeps_what_it_has_and_sqlite_itself_stops_g
         raise AssertionError("SQLite let the file grow past its page limit")
     assert store.used_bytes() <= limit + headroom(limit) and store.get("e1").status == "failed"
     store.close()
+
+
+def test_views_and_marks_are_kept_per_experiment_and_go_with_it(tmp_path):
+    from normscope.schemas import MarkCreate, ViewState
+
+    store = Store(tmp_path / "s.sqlite3")
+    store.create("e1", _spec())
+    assert store.view("e1") is None and not store.set_view("nope", ViewState())
+    assert store.set_view("e1", ViewState(layer="hidden1", tap="act"))
+    assert store.set_view("e1", ViewState(layer="hidden2"))  # the newest replaces it
+    assert store.view("e1") == ViewState(layer="hidden2")
+    later = store.add_mark("e1", MarkCreate(step=30, note="b"))
+    earlier = store.add_mark("e1", MarkCreate(step=10, note="a"))
+    assert [m.id for m in store.marks("e1")] == [earlier.id, later.id]  # in step order
+    assert store.delete_mark("e1", later.id) and not store.delete_mark("e2", earlier.id)
+    store.delete("e1")
+    assert store.view("e1") is None and store.marks("e1") == []
+
+
+def test_a_store_from_before_the_hall_opens_with_its_tables_added(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    Store(path).create("e1", _spec())
+    db = sqlite3.connect(path)
+    db.executescript("DROP TABLE views; DROP TABLE marks;")
+    db.close()
+    store = Store(path)
+    assert store.get("e1") is not None and store.marks("e1") == [] and store.view("e1") is None
