@@ -156,7 +156,8 @@ function setupView(layers) {
       return [group];
     }),
   );
-  if (!layers.some((l) => l.name === view.layer)) view.layer = layers.at(-1)?.name ?? null;
+  // no layers yet (queued): the link's layer waits for them rather than being dropped
+  if (layers.length && !layers.some((l) => l.name === view.layer)) view.layer = layers.at(-1).name;
   select.value = view.layer ?? "";
 }
 
@@ -270,8 +271,7 @@ function showDeleted() {
 
 let replaying = false;
 async function startReplay(hello) {
-  replaying = true;
-  stream.close();
+  replaying = true; // the socket stays open: the presenter's view and marks still reach the replay
   el("controls").hidden = true;
   el("conn").textContent = "replay";
   el("conn").dataset.state = "replay";
@@ -327,6 +327,7 @@ const stream = new Stream(experimentId, {
     redraw();
   },
   frame(frame) {
+    if (replaying) return; // the history a reconnect sends: the replay has every frame already
     model.ingest(frame);
     redraw();
   },
