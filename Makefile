@@ -14,7 +14,7 @@ system-deps:
 	bash scripts/install-system-deps.sh
 
 run: $(STAMP)
-	$(VENV)/bin/normscope serve
+	$(VENV)/bin/normscope serve $(ARGS)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(PY) bench/fanout.py --clients 200
 	$(PY) bench/landscape.py
 	$(PY) bench/watch.py
+	$(PY) bench/follow.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
