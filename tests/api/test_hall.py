@@ -173,3 +173,26 @@ def test_qr_codes_are_svg_and_bounded(server: Server):
         assert r.text.startswith("<svg")
         assert c.get("/api/qr", params={"text": "x" * 1001}).status_code == 422
         assert c.get("/api/qr").status_code == 422
+
+
+def test_marks_travel_in_a_json_lines_file(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=30)).json()["id"]
+        wait_status(c, eid, {"done"})
+        with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
+            hello = next_of(ws, "hello")
+        frames = c.get(f"/api/experiments/{eid}/frames").json()
+        head = [
+            json.dumps({"type": "experiment", "spec": hello["experiment"]["spec"]}),
+            json.dumps({"type": "layers", "layers": hello["layers"]}),
+            *map(json.dumps, frames),
+        ]
+        marks = [{"type": "mark", "step": 10, "note": "first"}, {"type": "mark", "step": 30, "note": "last"}]
+        body = "\n".join([*head, *map(json.dumps, marks)])
+        r = c.post("/api/import", content=body, headers={"Content-Type": "text/plain"})
+        assert r.status_code == 201, r.text
+        got = c.get(f"/api/experiments/{r.json()['id']}/marks").json()
+        assert [(m["step"], m["note"]) for m in got] == [(10, "first"), (30, "last")]
+        late = "\n".join([*head, json.dumps({"type": "mark", "step": 31, "note": "past the end"})])
+        r = c.post("/api/import", content=late, headers={"Content-Type": "text/plain"})
+        assert r.status_code == 400 and "past the last frame" in r.json()["detail"]

@@ -13,9 +13,11 @@ from normscope.schemas import (
     ExternalSpec,
     Frame,
     LayerInfo,
+    MarkCreate,
     ProbeSpec,
     VariantSpec,
 )
+from normscope.schemas.hall import MAX_MARKS
 from normscope.store.db import Store
 
 MAX_IMPORT_FRAMES = 20_000
@@ -25,10 +27,14 @@ class ImportRefused(Exception):
     """The file is not one normscope wrote (with the line and why)."""
 
 
-def read_lines(lines: Iterable[str], name: str) -> tuple[ExperimentSpec, list[LayerInfo], list[Frame]]:
+Contents = tuple[ExperimentSpec, list[LayerInfo], list[Frame], list[MarkCreate]]
+
+
+def read_lines(lines: Iterable[str], name: str) -> Contents:
     spec: ExperimentSpec | None = None
     layers: list[LayerInfo] | None = None
     frames: list[Frame] = []
+    marks: list[MarkCreate] = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -46,8 +52,16 @@ def read_lines(lines: Iterable[str], name: str) -> tuple[ExperimentSpec, list[La
                 frames.append(frame)
                 if len(frames) > MAX_IMPORT_FRAMES:
                     raise ImportRefused(f"more than {MAX_IMPORT_FRAMES:,} frames")
+            elif kind == "mark":  # the presenter's marks, kept when an experiment is exported
+                marks.append(
+                    MarkCreate.model_validate({k: v for k, v in data.items() if k in ("step", "note")})
+                )
+                if len(marks) > MAX_MARKS:
+                    raise ImportRefused(f"more than {MAX_MARKS} marks")
             else:
-                raise ImportRefused(f"line {n}: unknown line type {kind!r} (experiment, layers or frame)")
+                raise ImportRefused(
+                    f"line {n}: unknown line type {kind!r} (experiment, layers, frame or mark)"
+                )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
             raise ImportRefused(f"line {n}: not a normscope line: {type(e).__name__}: {e}") from None
         except ValidationError as e:
@@ -58,7 +72,7 @@ def read_lines(lines: Iterable[str], name: str) -> tuple[ExperimentSpec, list[La
         raise ImportRefused(
             "no layers line or no frames: is this a file from normscope train --out or watch?"
         )
-    return spec or _spec_from(frames, name), layers, frames
+    return spec or _spec_from(frames, name), layers, frames, marks
 
 
 def _spec_from(frames: list[Frame], name: str) -> ExperimentSpec:
@@ -78,10 +92,12 @@ def _spec_from(frames: list[Frame], name: str) -> ExperimentSpec:
 
 
 def import_lines(store: Store, lines: Iterable[str], name: str) -> Experiment:
-    """Stores the experiment, its layers and frames, done, with each run's last status."""
-    spec, layers, frames = read_lines(lines, name)
+    """Stores the experiment, its layers, frames and marks, done, with each run's last status."""
+    spec, layers, frames, marks = read_lines(lines, name)
     if spec.steps < frames[-1].step:
         spec = spec.model_copy(update={"steps": frames[-1].step})
+    if any(m.step > frames[-1].step for m in marks):
+        raise ImportRefused(f"a mark is past the last frame's step ({frames[-1].step})")
     variants = len(spec.variants)
     if any(r.index >= variants for f in frames for r in f.runs):
         raise ImportRefused(f"a frame names a run past the experiment's {variants} variants")
@@ -96,6 +112,8 @@ def import_lines(store: Store, lines: Iterable[str], name: str) -> Experiment:
         for f in frames:
             store.add_frame(eid, f.step, f.prev_step, f.model_dump_json())
         store.set_status(eid, "done", step=frames[-1].step, run_statuses=statuses)
+        for mark in marks:
+            store.add_mark(eid, mark)
     except BaseException:
         store.delete(eid)  # all or nothing
         raise
