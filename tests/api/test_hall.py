@@ -67,6 +67,7 @@ def test_a_view_needs_the_token_and_a_good_body(server: Server, live: str):
         assert c.put(path, json={**VIEW, "tap": "everything"}).status_code == 422
         assert c.put(path, json={**VIEW, "chart": "<script>"}).status_code == 422
         assert c.put(path, json={**VIEW, "colour": "red"}).status_code == 422
+        assert c.put(path, json={**VIEW, "lecture": 0}).status_code == 422  # strict: 0 is not false
         assert c.put("/api/experiments/nope/view", json=VIEW).status_code == 404
         assert c.get(path).json() is None  # nothing refused was kept
 
@@ -117,6 +118,7 @@ def test_marks_are_broadcast_listed_bounded_and_taken_back(server: Server, live:
         assert c.delete(f"{path}/{mark['id']}").status_code == 204
         assert next_of(ws, "unmark") == {"type": "unmark", "id": mark["id"]}
         assert c.delete(f"{path}/{mark['id']}").status_code == 404
+        assert c.delete(f"{path}/{2**64}").status_code == 422  # past SQLite's integers: refused, not a 500
         assert [m["step"] for m in c.get(path).json()] == [0]
 
 

@@ -2,13 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
 from normscope.api.deps import ManagerDep, Presenter, SettingsDep, StoreDep
 from normscope.api.routes import BODY, PRESENTER, errors, found
 from normscope.api.share import qr_svg, viewer_urls
 from normscope.schemas import Mark, MarkCreate, Share, ViewState
-from normscope.schemas.hall import mark_message, unmark_message, view_message
+from normscope.schemas.hall import MAX_STEP, mark_message, unmark_message, view_message
 from normscope.store import StoreFull, TooManyMarks
 
 router = APIRouter(prefix="/api")
@@ -79,7 +79,12 @@ def list_marks(experiment_id: str, store: StoreDep) -> list[Mark]:
     dependencies=[Presenter],
     responses=errors(*PRESENTER, 404),
 )
-async def delete_mark(experiment_id: str, mark_id: int, store: StoreDep, manager: ManagerDep) -> Response:
+async def delete_mark(
+    experiment_id: str,
+    mark_id: Annotated[int, Path(ge=1, le=MAX_STEP, description="The mark's id.")],
+    store: StoreDep,
+    manager: ManagerDep,
+) -> Response:
     """Viewers get `{"type": "unmark", "id"}` and take it off their charts."""
     if not store.delete_mark(experiment_id, mark_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no mark {mark_id} on experiment {experiment_id!r}")

@@ -13,7 +13,7 @@ MAX_STEP = 2**63 - 1  # SQLite's largest integer: past it is a 422, not an overf
 class ViewState(BaseModel):
     """What the presenter's page shows; viewers who follow show the same."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 0 is not false, "3" not a step
 
     layer: str | None = Field(None, max_length=200, description="The chosen layer; null: the page's default.")
     tap: Literal["preact", "normed", "act", "grad"] = "normed"
@@ -29,7 +29,7 @@ class ViewState(BaseModel):
 
 
 class MarkCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)  # 0 is not false, "3" not a step
 
     step: int = Field(ge=0, le=MAX_STEP, description="At most the experiment's last step.")
     note: str = Field("", max_length=MAX_NOTE)
