@@ -41,23 +41,29 @@ def sweep_variants(lrs: list[float]) -> list[dict]:
     ]
 
 
+# The paper's Figure 1 net and its training: 3x100 sigmoid from a small Gaussian init, SGD at 0.5, batch 60.
+FIGURE1_NET: dict = {
+    "model": {
+        "kind": "mlp",
+        "hidden": [100, 100, 100],
+        "activation": "sigmoid",
+        "init": "gaussian",
+        "init_std": 0.06,
+    },
+    "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.0},
+    "batch_size": 60,
+    "seed": 0,
+}
+
+
 def ioffe_szegedy(name: str, dataset: dict, steps: int, every: int, eval_every: int) -> ExperimentSpec:
-    """The paper's Figure 1 net: 3x100 sigmoid, batch 60, plain and BN from the same small Gaussian init."""
+    """Figure 1 itself: the net plain and with BN, side by side."""
     return ExperimentSpec.model_validate(
         {
             "name": name,
             "dataset": dataset,
-            "model": {
-                "kind": "mlp",
-                "hidden": [100, 100, 100],
-                "activation": "sigmoid",
-                "init": "gaussian",
-                "init_std": 0.06,
-            },
-            "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.0},
-            "batch_size": 60,
+            **FIGURE1_NET,
             "steps": steps,
-            "seed": 0,
             "variants": [
                 {"label": "plain", "norm": "none"},
                 {"label": "BN", "norm": "batch", "placement": "before"},
@@ -230,17 +236,8 @@ PRESETS: list[Preset] = [
             {
                 "name": "BN momentum 0.01 / 0.1 / 0.5: train vs eval mode",
                 "dataset": {"name": "digits", "standardize": True},
-                "model": {
-                    "kind": "mlp",
-                    "hidden": [100, 100, 100],
-                    "activation": "sigmoid",
-                    "init": "gaussian",
-                    "init_std": 0.06,
-                },
-                "optimizer": {"name": "sgd", "lr": 0.5, "momentum": 0.0},
-                "batch_size": 60,
+                **FIGURE1_NET,
                 "steps": 800,
-                "seed": 0,
                 "variants": [
                     {"label": "BN momentum 0.01", "norm": "batch", "bn_momentum": 0.01},
                     {"label": "BN momentum 0.1", "norm": "batch", "bn_momentum": 0.1},
