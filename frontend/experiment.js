@@ -89,6 +89,13 @@ function pageOfLayer() {
   return i < 0 ? 0 : Math.floor(i / HIST_PAGE);
 }
 
+// The histograms' page turns to the chosen layer when it lies on another page.
+function turnToLayer() {
+  if (pageOfLayer() === histPage) return;
+  histPage = pageOfLayer();
+  setupHistograms();
+}
+
 el("hist-prev").addEventListener("click", () => { histPage -= 1; setupHistograms(); redraw(); });
 el("hist-next").addEventListener("click", () => { histPage += 1; setupHistograms(); redraw(); });
 
@@ -101,7 +108,7 @@ function setupMultiples() {
 }
 
 // For the browser tests and the curious: timings of each batched update and what each chart holds.
-window.normscope = { renderer, model: () => model, view, stream: () => stream, marks, hall: () => hall };
+window.normscope = { renderer, model: () => model, view, stream: () => stream, marks };
 
 function redraw() {
   if (model) renderer.invalidate();
@@ -164,7 +171,6 @@ function setupView(layers) {
 // The hall: the presenter's page sends each view it shows to the room; a viewer's page follows it.
 const lead = presenter ? new Lead(experimentId) : null;
 const follow = presenter ? null : new Follow(el("follow"), showPresenterView);
-const hall = { lead, follow };
 if (presenter) setupShare(experimentId, () => viewQuery({ ...view, open: null }));
 if (presenter) marks.setupDialog(() => (replay ? replay.step() : model?.lastStep ?? 0));
 
@@ -175,10 +181,7 @@ function showPresenterView(state) {
   view.lecture = state.lecture;
   if (model?.layers.some((l) => l.name === view.layer)) {
     el("layer").value = view.layer;
-    if (pageOfLayer() !== histPage) {
-      histPage = pageOfLayer();
-      setupHistograms();
-    }
+    turnToLayer();
   }
   applyView();
   if (state.replay_step !== null) replay?.seek(state.replay_step);
@@ -209,10 +212,7 @@ function applyView() {
 
 el("layer").addEventListener("change", (ev) => {
   view.layer = ev.target.value;
-  if (pageOfLayer() !== histPage) {
-    histPage = pageOfLayer();
-    setupHistograms();
-  }
+  turnToLayer();
   chosen();
 });
 for (const r of document.querySelectorAll('input[name="tap"]')) r.addEventListener("change", () => { view.tap = r.value; chosen(); });

@@ -24,9 +24,8 @@ MAX_QR_TEXT = 1000
 async def set_view(experiment_id: str, view: ViewState, store: StoreDep, manager: ManagerDep) -> ViewState:
     """The room follows: every viewer of the experiment gets `{"type": "view", …}`, and a viewer who joins
     later starts on it (the websocket's hello carries it)."""
-    found(store.get(experiment_id), experiment_id)
     try:
-        if not store.set_view(experiment_id, view):
+        if not store.set_view(experiment_id, view):  # False: no such experiment
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {experiment_id!r}")
     except StoreFull as e:
         raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(e)) from None
