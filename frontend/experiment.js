@@ -294,7 +294,7 @@ async function startReplay(hello) {
     model = m;
     redraw();
   }, onMove);
-  const wanted = follow?.on && follow.latest?.replay_step;
+  const wanted = follow?.on ? follow.latest?.replay_step : null; // a viewer who unfollowed stays put
   if (wanted !== null && wanted !== undefined) replay.seek(wanted);
 }
 
