@@ -113,5 +113,4 @@ export function setupShare(experimentId, viewQuery) {
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "Escape" && !screen.hidden) close();
   });
-  return { open, close, link };
 }
