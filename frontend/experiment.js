@@ -5,7 +5,8 @@ import { Follow, Lead, setupShare } from "./lib/hall.js";
 import { Marks } from "./lib/marks.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
-import { showFolds } from "./lib/fold.js";
+import { snapshotButtons } from "./lib/snapshot.js";
+import { fetchFolds, showFolds } from "./lib/fold.js";
 import { loadFrames, setupReplay } from "./lib/replay.js";
 import { Stream } from "./lib/stream.js";
 import { chartStyle, hallState, readView, viewQuery, writeView } from "./lib/view.js";
@@ -13,13 +14,18 @@ import { api, presenterToken } from "./token.js";
 
 const TERMINAL = new Set(["done", "cancelled", "failed", "interrupted"]);
 const el = (id) => document.getElementById(id);
-const experimentId = decodeURIComponent(location.pathname.split("/").pop());
-const presenter = Boolean(presenterToken()); // keeps a ?token= before the view rewrites the query string
+// The HTML export's embedded experiment (set by offline.js), or null on the server's page.
+const offline = window.NORMSCOPE_EXPORT ?? null;
+const experimentId = offline ? offline.experiment.id : decodeURIComponent(location.pathname.split("/").pop());
+const presenter = !offline && Boolean(presenterToken()); // keeps a ?token= before the view rewrites the query
 const view = readView();
-const presetWanted = view.preset
-  ? api("/api/presets").then((all) => all.find((p) => p.id === view.preset), () => null)
-  : Promise.resolve(null);
-const renderer = new Renderer();
+const presetWanted = offline
+  ? Promise.resolve(offline.preset)
+  : view.preset
+    ? api("/api/presets").then((all) => all.find((p) => p.id === view.preset), () => null)
+    : Promise.resolve(null);
+const linkTo = (chart) => `${location.origin}${location.pathname}?${viewQuery({ ...view, chart, open: null })}`;
+const renderer = new Renderer((chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo));
 let model = null;
 let updateControls = () => {};
 let replay = null; // {seek, step} once a finished experiment replays
@@ -170,7 +176,7 @@ function setupView(layers) {
 
 // The hall: the presenter's page sends each view it shows to the room; a viewer's page follows it.
 const lead = presenter ? new Lead(experimentId) : null;
-const follow = presenter ? null : new Follow(el("follow"), showPresenterView);
+const follow = presenter || offline ? null : new Follow(el("follow"), showPresenterView);
 if (presenter) setupShare(experimentId, () => viewQuery({ ...view, open: null }));
 if (presenter) marks.setupDialog(() => (replay ? replay.step() : model?.lastStep ?? 0));
 
@@ -260,6 +266,15 @@ async function showLesson() {
   el("lesson-text").textContent = preset.summary;
 }
 
+// The download menu: the server streams each format; an exported page is itself the export.
+function setupExports() {
+  if (offline) return;
+  el("exports").hidden = false;
+  for (const a of el("exports").querySelectorAll("a[data-format]")) {
+    a.href = `/api/experiments/${encodeURIComponent(experimentId)}/export?format=${a.dataset.format}`;
+  }
+}
+
 function showDeleted() {
   el("conn").textContent = "deleted";
   el("conn").dataset.state = "deleted";
@@ -275,10 +290,11 @@ async function startReplay(hello) {
   el("controls").hidden = true;
   el("conn").textContent = "replay";
   el("conn").dataset.state = "replay";
-  showFolds(experimentId);
-  let frames;
+  if (offline) showFolds(offline.folds);
+  else fetchFolds(experimentId).then(showFolds);
+  let frames = offline?.frames;
   try {
-    frames = await loadFrames(experimentId);
+    frames ??= await loadFrames(experimentId);
   } catch (e) {
     if (e.status !== 404) throw e;
     return showDeleted(); // deleted while the page watched it: the stream's close says so too
@@ -298,7 +314,7 @@ async function startReplay(hello) {
   if (wanted !== null && wanted !== undefined) replay.seek(wanted);
 }
 
-const stream = new Stream(experimentId, {
+const handlers = {
   async hello(msg, first) {
     marks.set(msg.marks);
     if (first) {
@@ -364,5 +380,9 @@ const stream = new Stream(experimentId, {
     el("conn").textContent = state;
     el("conn").dataset.state = state;
   },
-});
+};
+// Offline (the HTML export) the experiment is already here, ended: it opens straight into its replay.
+const stream = offline ? null : new Stream(experimentId, handlers);
+if (offline) handlers.hello({ ...offline, view: null }, true);
+setupExports();
 showLesson();

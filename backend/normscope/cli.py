@@ -1,12 +1,16 @@
-"""Command line: `normscope serve`, `normscope train`, `normscope import`, `normscope prune`."""
+"""Command line: `normscope serve`, `train`, `import`, `export` and `prune`."""
 
 import argparse
 import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from normscope.store import Store
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -89,16 +93,22 @@ def parse_age(text: str) -> timedelta:
     return timedelta(seconds=int(text[:-1]) * AGE_UNITS[unit])
 
 
-def _prune(args: argparse.Namespace) -> int:
+def _existing_store(command: str) -> "Store | None":
+    """The server's store, opened beside it (SQLite in WAL mode); None, said why, when there is none."""
     from normscope.config import Settings
     from normscope.store import Store
 
-    settings = Settings()
-    path = settings.data_dir / "normscope.sqlite3"
+    path = Settings().data_dir / "normscope.sqlite3"
     if not path.is_file():
-        print(f"normscope prune: no store at {path} (NORMSCOPE_DATA_DIR)", file=sys.stderr)
+        print(f"normscope {command}: no store at {path} (NORMSCOPE_DATA_DIR)", file=sys.stderr)
+        return None
+    return Store(path)
+
+
+def _prune(args: argparse.Namespace) -> int:
+    store = _existing_store("prune")
+    if store is None:
         return 2
-    store = Store(path)
     try:
         before = store.used_bytes()
         old = store.finished_before(datetime.now(UTC) - args.older_than)
@@ -140,6 +150,38 @@ def _import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    import time
+
+    from normscope.exports import FORMATS, file_name
+
+    store = _existing_store("export")
+    if store is None:
+        return 2
+    try:
+        experiment = store.get(args.id)
+        if experiment is None:
+            print(f"normscope export: no experiment {args.id!r} in {store.path}", file=sys.stderr)
+            return 2
+        out = Path(args.out or file_name(experiment, args.format))
+        started = time.perf_counter()
+        try:
+            with out.open("wb") as f:
+                for chunk in FORMATS[args.format].chunks(store, experiment):
+                    f.write(chunk)
+        except BaseException:
+            out.unlink(missing_ok=True)  # no half-written export left behind
+            raise
+    except OSError as e:
+        print(f"normscope export: {e}", file=sys.stderr)
+        return 2
+    finally:
+        store.close()
+    took = time.perf_counter() - started
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, {args.format}) in {took:.2f} s")
+    return 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from normscope.api.server import serve
 
@@ -147,6 +189,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from normscope.exports import FORMATS
+
     parser = argparse.ArgumentParser(prog="normscope", description="Watch Batch Normalization work, live.")
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="start the web server (dashboard, REST, websockets)")
@@ -166,6 +210,11 @@ def main(argv: list[str] | None = None) -> int:
     im.add_argument("file", help="the .jsonl file")
     im.add_argument("--name", help="the experiment's name when the file carries none (default: file name)")
     im.set_defaults(func=_import)
+    ex = sub.add_parser("export", help="write an experiment as tensorboard (zip), csv, jsonl or html")
+    ex.add_argument("id", help="the experiment's id (the server may be down: this reads the store)")
+    ex.add_argument("--format", required=True, choices=list(FORMATS))
+    ex.add_argument("--out", help="the file to write (default: normscope-<name>-<id>.<format> here)")
+    ex.set_defaults(func=_export)
     pr = sub.add_parser("prune", help="delete finished experiments older than an age, with their frames")
     pr.add_argument("--older-than", type=parse_age, required=True, help="an age: 30d, 12h or 90m")
     pr.add_argument("--dry-run", action="store_true", help="list them, delete nothing")

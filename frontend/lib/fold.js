@@ -3,7 +3,7 @@ import { api } from "../token.js";
 
 // Stored before the run's final status is announced: a finished run without one has no BN run to fold
 // (or it diverged, or the worker died).
-async function fetchFolds(experimentId) {
+export async function fetchFolds(experimentId) {
   try {
     return await api(`/api/experiments/${experimentId}/fold`);
   } catch (e) {
@@ -12,8 +12,7 @@ async function fetchFolds(experimentId) {
   }
 }
 
-export async function showFolds(experimentId) {
-  const folds = await fetchFolds(experimentId);
+export function showFolds(folds) {
   if (!folds?.length) return;
   const rows = folds.map((f) => {
     const tr = document.createElement("tr");

@@ -15,8 +15,10 @@ function keep(timings, ms) {
 }
 
 export class Renderer {
-  constructor() {
-    this.panels = new Map(); // id -> {el, build, visible, drawnAt, cost, traces}
+  // buttons(chartEl): the extra modebar buttons of a chart (its image and link buttons)
+  constructor(buttons = () => []) {
+    this.buttons = buttons;
+    this.panels = new Map(); // id -> {el, build, config, visible, drawnAt, cost, traces}
     this.version = 0; // bumped by invalidate(): every chart is stale until redrawn; nothing drawn before
     this.pending = false;
     this.restUntil = 0; // no drawing before this time (performance.now())
@@ -33,7 +35,8 @@ export class Renderer {
 
   add(id, build) {
     const el = document.getElementById(id);
-    this.panels.set(id, { el, build, visible: false, drawnAt: 0, cost: BUDGET_MS, traces: 0 }); // a first draw is dear
+    const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["toImage"], modeBarButtonsToAdd: this.buttons(el) };
+    this.panels.set(id, { el, build, config, visible: false, drawnAt: 0, cost: BUDGET_MS, traces: 0 }); // a first draw is dear
     this.observer.observe(el);
   }
 
@@ -73,7 +76,7 @@ export class Renderer {
       if (drawn++ && t - t0 + panel.cost > BUDGET_MS) break; // the rest next frame: this one would not fit
       const { data, layout } = panel.build();
       layout.datarevision = this.version; // series grow in place: same arrays, new points
-      Plotly.react(panel.el, data, layout, { responsive: true, displaylogo: false });
+      Plotly.react(panel.el, data, layout, panel.config);
       panel.drawnAt = this.version;
       panel.cost = performance.now() - t;
       keep(this.chartTimings, panel.cost);

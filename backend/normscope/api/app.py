@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
 
 from normscope import __version__
-from normscope.api import hall, ingest, pages, routes, ws
+from normscope.api import exports, hall, ingest, pages, routes, ws
 from normscope.catalog import DataRoot
 from normscope.config import Settings
 from normscope.jobs.manager import JobManager
@@ -92,6 +92,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(routes.router)
     app.include_router(hall.router)
+    app.include_router(exports.router)
     app.include_router(ws.router)
     app.include_router(ingest.router)
     app.include_router(pages.router)

@@ -10,13 +10,14 @@ from normscope.schemas.hall import Mark, ViewState
 from normscope.schemas.spec import ExperimentSpec
 
 ExperimentStatus = Literal["queued", "running", "paused", "done", "cancelled", "failed", "interrupted"]
+RunState = RunStatus | Literal["queued", "failed", "interrupted"]
 TERMINAL: frozenset[str] = frozenset({"done", "cancelled", "failed", "interrupted"})
 
 
 class RunInfo(BaseModel):
     index: int
     label: str
-    status: RunStatus | Literal["queued", "failed", "interrupted"] = "queued"
+    status: RunState = "queued"
 
 
 class Experiment(BaseModel):

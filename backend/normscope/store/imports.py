@@ -4,19 +4,23 @@ store as a finished experiment, checked line by line; a bad file stores nothing.
 import json
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from normscope.schemas import (
+    TERMINAL,
     Experiment,
     ExperimentSpec,
     ExternalSpec,
+    FoldResult,
     Frame,
     LayerInfo,
     MarkCreate,
     ProbeSpec,
     VariantSpec,
 )
+from normscope.schemas.experiment import ExperimentStatus, RunState
 from normscope.schemas.hall import MAX_MARKS
 from normscope.store.db import Store
 
@@ -27,14 +31,38 @@ class ImportRefused(Exception):
     """The file is not one normscope wrote (with the line and why)."""
 
 
-Contents = tuple[ExperimentSpec, list[LayerInfo], list[Frame], list[MarkCreate]]
+class Ending(BaseModel):
+    """An exported experiment line's status, error and run statuses (train --out writes none)."""
+
+    status: ExperimentStatus
+    error: str | None = None
+    runs: list[RunState]
+
+
+@dataclass
+class Contents:
+    spec: ExperimentSpec | None = None
+    layers: list[LayerInfo] | None = None
+    frames: list[Frame] = field(default_factory=list)
+    marks: list[MarkCreate] = field(default_factory=list)
+    folds: list[FoldResult] | None = None
+    ended: Ending | None = None  # how the experiment ended, from an export's experiment line
+
+
+def _ending(data: dict) -> Ending | None:
+    if "status" not in data:
+        return None
+    ending = Ending.model_validate(data)
+    if ending.status in TERMINAL:
+        return ending
+    # exported while it ran: a snapshot, stored as an experiment that stopped there
+    runs = ["interrupted" if r in ("queued", "running") else r for r in ending.runs]
+    return Ending(status="interrupted", error=ending.error, runs=runs)
 
 
 def read_lines(lines: Iterable[str], name: str) -> Contents:
-    spec: ExperimentSpec | None = None
-    layers: list[LayerInfo] | None = None
-    frames: list[Frame] = []
-    marks: list[MarkCreate] = []
+    got = Contents()
+    frames = got.frames
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -42,9 +70,12 @@ def read_lines(lines: Iterable[str], name: str) -> Contents:
             data = json.loads(line)
             kind = data.get("type") if isinstance(data, dict) else None
             if kind == "experiment":
-                spec = ExperimentSpec.model_validate(data["spec"])
+                got.spec = ExperimentSpec.model_validate(data["spec"])
+                got.ended = _ending(data)
             elif kind == "layers":
-                layers = [LayerInfo.model_validate(x) for x in data["layers"]]
+                got.layers = [LayerInfo.model_validate(x) for x in data["layers"]]
+            elif kind == "folds":  # BN folded for inference, in an export of an experiment that has it
+                got.folds = [FoldResult.model_validate(x) for x in data["folds"]]
             elif kind == "frame":
                 frame = Frame.model_validate(data)
                 if frames and frame.step <= frames[-1].step:
@@ -53,14 +84,14 @@ def read_lines(lines: Iterable[str], name: str) -> Contents:
                 if len(frames) > MAX_IMPORT_FRAMES:
                     raise ImportRefused(f"more than {MAX_IMPORT_FRAMES:,} frames")
             elif kind == "mark":  # the presenter's marks, kept when an experiment is exported
-                marks.append(
+                got.marks.append(
                     MarkCreate.model_validate({k: v for k, v in data.items() if k in ("step", "note")})
                 )
-                if len(marks) > MAX_MARKS:
+                if len(got.marks) > MAX_MARKS:
                     raise ImportRefused(f"more than {MAX_MARKS} marks")
             else:
                 raise ImportRefused(
-                    f"line {n}: unknown line type {kind!r} (experiment, layers, frame or mark)"
+                    f"line {n}: unknown line type {kind!r} (experiment, layers, folds, frame or mark)"
                 )
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
             raise ImportRefused(f"line {n}: not a normscope line: {type(e).__name__}: {e}") from None
@@ -68,11 +99,12 @@ def read_lines(lines: Iterable[str], name: str) -> Contents:
             first = e.errors()[0]
             where = ".".join(map(str, first["loc"]))
             raise ImportRefused(f"line {n}: {where}: {first['msg']}") from None
-    if layers is None or not frames:
+    if got.layers is None or not frames:
         raise ImportRefused(
             "no layers line or no frames: is this a file from normscope train --out or watch?"
         )
-    return spec or _spec_from(frames, name), layers, frames, marks
+    got.spec = got.spec or _spec_from(frames, name)
+    return got
 
 
 def _spec_from(frames: list[Frame], name: str) -> ExperimentSpec:
@@ -92,8 +124,11 @@ def _spec_from(frames: list[Frame], name: str) -> ExperimentSpec:
 
 
 def import_lines(store: Store, lines: Iterable[str], name: str) -> Experiment:
-    """Stores the experiment, its layers, frames and marks, done, with each run's last status."""
-    spec, layers, frames, marks = read_lines(lines, name)
+    """Stores the experiment, its layers, frames, marks and folds: as the export says it ended, else done with
+    each run's last status."""
+    got = read_lines(lines, name)
+    spec, layers, frames, marks = got.spec, got.layers, got.frames, got.marks
+    assert spec is not None and layers is not None
     if spec.steps < frames[-1].step:
         spec = spec.model_copy(update={"steps": frames[-1].step})
     if any(m.step > frames[-1].step for m in marks):
@@ -105,15 +140,24 @@ def import_lines(store: Store, lines: Iterable[str], name: str) -> Experiment:
     for f in frames:
         for r in f.runs:
             statuses[r.index] = "done" if r.status == "running" else r.status
+    status, error = "done", None
+    if got.ended is not None:
+        if len(got.ended.runs) != variants:
+            raise ImportRefused(
+                f"the experiment line has {len(got.ended.runs)} run statuses for {variants} variants"
+            )
+        status, error, statuses = got.ended.status, got.ended.error, got.ended.runs
     eid = uuid.uuid4().hex[:12]
     store.create(eid, spec)
     try:
         store.set_layers(eid, json.dumps([li.model_dump() for li in layers]))
         for f in frames:
             store.add_frame(eid, f.step, f.prev_step, f.model_dump_json())
-        store.set_status(eid, "done", step=frames[-1].step, run_statuses=statuses)
+        store.set_status(eid, status, step=frames[-1].step, run_statuses=statuses, error=error)
         for mark in marks:
             store.add_mark(eid, mark)
+        if got.folds is not None:
+            store.set_folds(eid, json.dumps([f.model_dump() for f in got.folds]))
     except BaseException:
         store.delete(eid)  # all or nothing
         raise
