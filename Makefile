@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(PY) bench/landscape.py
 	$(PY) bench/watch.py
 	$(PY) bench/follow.py
+	$(PY) bench/export.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -332,7 +332,7 @@ const handlers = {
       if (presenter && !TERMINAL.has(msg.experiment.status)) {
         updateControls = setupControls(experimentId, () => model?.status);
       }
-      if (TERMINAL.has(msg.experiment.status)) startReplay(msg);
+      if (offline || TERMINAL.has(msg.experiment.status)) startReplay(msg); // an export of a running one too
     } else if (!model.layers.length && msg.layers.length) {
       model.setLayers(msg.layers);
       setupView(msg.layers);

@@ -1,8 +1,11 @@
-"""TensorBoard: a zip of an event-file directory, one run per variant, written with TensorBoard's own event
-writer and protos (no TensorFlow, no torch): scalars in double precision, and a histogram per layer and tap
-from our fixed-edge counts."""
+"""TensorBoard: a zip of an event-file directory, one run per variant, written with TensorBoard's own protos
+(no TensorFlow, no torch): scalars in double precision, and a histogram per layer and tap from our fixed-edge
+counts. The records are framed here with a C CRC32C: TensorBoard's writer checksums in pure Python, which
+made that checksum nine tenths of an export's time."""
 
 import re
+import socket
+import struct
 import sys
 import tempfile
 import time
@@ -31,22 +34,46 @@ def histogram_buckets(edges: list[float], stats: TapStats) -> tuple[list[float],
     return limits, counts
 
 
+def masked_crc32c(data: bytes) -> int:
+    import google_crc32c
+
+    crc = google_crc32c.value(data)
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+class RecordFile:
+    """A TFRecord file: per record its length, that length's masked CRC32C, the bytes, their masked CRC32C."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("wb")
+
+    def write(self, record: bytes) -> None:
+        header = struct.pack("<Q", len(record))
+        self._file.write(header + struct.pack("<I", masked_crc32c(header)))
+        self._file.write(record + struct.pack("<I", masked_crc32c(record)))
+
+    def close(self) -> None:
+        self._file.close()
+
+
 class _Run:
     """One variant's event file: scalars as double-precision tensors (exact), histograms as HistogramProto."""
 
     def __init__(self, logdir: Path) -> None:
         from tensorboard.compat.proto import event_pb2, summary_pb2, tensor_pb2, tensor_shape_pb2
-        from tensorboard.summary.writer.event_file_writer import EventFileWriter
 
         self._event, self._summary = event_pb2.Event, summary_pb2
         self._tensor, self._shape = tensor_pb2.TensorProto, tensor_shape_pb2.TensorShapeProto
-        self._writer = EventFileWriter(str(logdir), max_queue_size=1000, flush_secs=3600)
+        logdir.mkdir(parents=True)
+        now = time.time()
+        self._writer = RecordFile(logdir / f"events.out.tfevents.{int(now)}.{socket.gethostname()}")
+        self._writer.write(self._event(wall_time=now, file_version="brain.Event:2").SerializeToString())
         meta, plugin = summary_pb2.SummaryMetadata, summary_pb2.SummaryMetadata.PluginData
         self._meta = {name: meta(plugin_data=plugin(plugin_name=name)) for name in ("scalars", "text")}
 
     def _write(self, step: int, wall: float, value: object) -> None:
         summary = self._summary.Summary(value=[value])
-        self._writer.add_event(self._event(wall_time=wall, step=step, summary=summary))
+        self._writer.write(self._event(wall_time=wall, step=step, summary=summary).SerializeToString())
 
     def scalar(self, tag: str, step: int, wall: float, value: float | None) -> None:
         if value is None:

@@ -10,7 +10,7 @@ import pytest
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from tensorboard.util import tensor_util
 
-from normscope.exports.tb_events import histogram_buckets, run_dir, tensorboard_chunks
+from normscope.exports.tb_events import histogram_buckets, masked_crc32c, run_dir, tensorboard_chunks
 from normscope.schemas import TapStats
 from tests.unit.exports.conftest import Stored
 
@@ -106,3 +106,12 @@ def test_bucket_semantics_count_what_our_bins_count():
         int(((values > lo) & (values <= hi)).sum()) for lo, hi in zip(lower, limits, strict=True)
     ]
     assert by_tensorboard == bucket
+
+
+def test_record_checksums_are_tensorboards_own():
+    from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c as theirs
+
+    rng = np.random.default_rng(1)
+    for n in (0, 1, 8, 1000):
+        data = rng.bytes(n)
+        assert masked_crc32c(data) == theirs(data)
