@@ -10,6 +10,7 @@ import pytest
 from normscope.assets import plotly_js
 from normscope.exports import html_replay
 from normscope.exports.html_replay import GzipBase64, html_chunks
+from normscope.presets import PRESETS
 from tests.unit.exports.conftest import Stored
 
 
@@ -64,3 +65,14 @@ def test_a_changed_page_template_is_an_error_not_a_broken_export(monkeypatch: py
     monkeypatch.setitem(html_replay.LIVE_ONLY, '<script src="/vendor/missing.js"></script>', "")
     with pytest.raises(RuntimeError, match=r"experiment\.html changed"):
         html_replay.page_parts()
+
+
+def test_a_preset_run_brings_its_lesson(stored: Stored):
+    preset = PRESETS[0]
+    experiment = stored.experiment.model_copy(update={"spec": preset.spec})
+    assert html_replay.preset_of(experiment) == {
+        "id": preset.id,
+        "title": preset.title,
+        "summary": preset.summary,
+        "view": preset.view.model_dump(mode="json"),
+    }
