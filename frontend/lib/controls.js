@@ -3,7 +3,8 @@ import { api } from "../token.js";
 
 export const PACES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, null]; // steps per second; null: as fast as it goes
 
-export function setupControls(experimentId, getStatus) {
+// runs(): the model's runs, whose learning rates fill the per-variant fields; null hides them (a watched loop).
+export function setupControls(experimentId, getStatus, runs = null, startPace = null) {
   const el = (id) => document.getElementById(id);
   el("controls").hidden = false;
   const send = async (body) => {
@@ -29,8 +30,12 @@ export function setupControls(experimentId, getStatus) {
     el("pace-label").textContent = v === null ? "unlimited" : `${v} steps/s`;
     return v;
   };
+  const nearest = PACES.findIndex((p) => p !== null && startPace !== null && p >= startPace);
+  pace.value = String(startPace === null || nearest < 0 ? PACES.length - 1 : nearest);
+  showPace();
   pace.addEventListener("input", showPace);
   pace.addEventListener("change", () => send({ action: "pace", steps_per_second: showPace() }));
+  const lrFields = runs ? learningRateFields(runs(), send) : [];
 
   document.addEventListener("keydown", (ev) => {
     if (ev.target.closest("input, select, textarea")) return; // the slider and selects use these keys
@@ -53,5 +58,28 @@ export function setupControls(experimentId, getStatus) {
     el("step-once").disabled = status !== "paused";
     el("cancel").disabled = !(live || status === "queued");
     pace.disabled = !live;
+    for (const input of lrFields) {
+      const run = runs()[Number(input.dataset.variant)];
+      input.disabled = !live || run.status !== "running";
+      if (document.activeElement !== input && run.lr !== null) input.value = String(run.lr);
+    }
   };
+}
+
+// The panda's knob: one learning-rate field per variant; Enter or leaving the field sets it from the next step.
+function learningRateFields(runs, send) {
+  const inputs = runs.map((run) => {
+    const input = Object.assign(document.createElement("input"), { type: "number", step: "any", min: "0" });
+    input.dataset.variant = String(run.index);
+    input.setAttribute("aria-label", `${run.label} learning rate`);
+    input.addEventListener("change", () => {
+      const lr = Number(input.value);
+      if (input.value !== "" && lr > 0) send({ action: "set_lr", variant: run.index, lr });
+    });
+    const label = Object.assign(document.createElement("label"), { textContent: `${run.label} lr ` });
+    label.append(input);
+    return { label, input };
+  });
+  document.getElementById("lr-fields").replaceChildren(...inputs.map((f) => f.label));
+  return inputs.map((f) => f.input);
 }

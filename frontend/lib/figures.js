@@ -64,7 +64,7 @@ export function lossFigure(model, style) {
   const layout = baseLayout(style, "training loss (every step)");
   layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
   layout.yaxis = { ...layout.yaxis, type: "log" };
-  markDivergence(model, layout);
+  markRunEvents(model, layout);
   return { data, layout };
 }
 
@@ -88,23 +88,24 @@ export function accuracyFigure(model, style) {
   layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
   layout.yaxis = { autorange: false, range: [0, 1.02], tickformat: ".0%" };
   layout.legend = { orientation: "h", y: -0.3 }; // three rows of entries: clear of the axis title
-  markDivergence(model, layout);
+  markRunEvents(model, layout);
   return { data, layout };
 }
 
-function markDivergence(model, layout) {
-  layout.shapes = model.runs
-    .filter((r) => r.divergedAt !== null)
-    .map((r) => ({
-      type: "line", xref: "x", yref: "paper", x0: r.divergedAt, x1: r.divergedAt, y0: 0, y1: 1,
-      line: { color: color(r.index), dash: "dot", width: 2 },
-    }));
-  layout.annotations = model.runs
-    .filter((r) => r.divergedAt !== null)
-    .map((r) => ({
-      x: r.divergedAt, xref: "x", y: 1, yref: "paper", text: `${r.label} diverged`, showarrow: false,
-      font: { color: color(r.index) }, xanchor: "right",
-    }));
+// Where a run diverged, and where the presenter set a run's learning rate (the panda's knob), in its colour.
+function markRunEvents(model, layout) {
+  const events = model.runs.flatMap((r) => [
+    ...(r.divergedAt !== null ? [{ run: r, step: r.divergedAt, text: `${r.label} diverged`, dash: "dot" }] : []),
+    ...r.lrChanges.map((c) => ({ run: r, step: c.step, text: `${r.label} lr → ${c.lr.toPrecision(3)}`, dash: "dashdot" })),
+  ]);
+  layout.shapes = events.map((e) => ({
+    type: "line", xref: "x", yref: "paper", x0: e.step, x1: e.step, y0: 0, y1: 1,
+    line: { color: color(e.run.index), dash: e.dash, width: 2 },
+  }));
+  layout.annotations = events.map((e, i) => ({
+    x: e.step, xref: "x", y: 1 - 0.07 * (i % 4), yref: "paper", text: e.text, showarrow: false,
+    font: { color: color(e.run.index) }, xanchor: "right",
+  }));
 }
 
 // One layer's current histogram of a tap, variants overlaid on the shared edges. What falls outside the

@@ -3,6 +3,7 @@
 export const MAX_LOSS_POINTS = 4000; // per run: past this, neighbouring steps are averaged
 export const MAX_POINTS = 2000; // per run and series (accuracy): past this, every other point goes
 export const MAX_FRAMES = 400; // whole frames kept for layer charts: past this, every other one goes
+const MAX_LR_CHANGES = 100;
 
 // Keeps at most `max` (x, y) pairs: when full, every other pair goes and only every stride-th new one is kept.
 export class Thinned {
@@ -67,6 +68,8 @@ class RunSeries {
     this.valTrainModeAcc = new Thinned(MAX_POINTS);
     this.landscape = new Thinned(MAX_POINTS); // y: the frame's landscape object
     this.dependence = new Thinned(MAX_POINTS); // y: {flips, flips_pairs}
+    this.lr = null; // the rate it trains at, from the frames (server-trained runs)
+    this.lrChanges = []; // the presenter's set_lr: [{step, lr}], the latest MAX_LR_CHANGES
   }
 }
 
@@ -115,6 +118,8 @@ export class ExperimentModel {
       if (rf.val_train_mode?.acc != null) run.valTrainModeAcc.push(frame.step, rf.val_train_mode.acc);
       if (rf.landscape) run.landscape.push(frame.step, rf.landscape);
       if (rf.batch_dependence) run.dependence.push(frame.step, rf.batch_dependence);
+      if (rf.lr != null) run.lr = rf.lr;
+      if (rf.lr_changes?.length) run.lrChanges = [...run.lrChanges, ...rf.lr_changes].slice(-MAX_LR_CHANGES);
       this.setRunStatus(rf.index, rf.status, frame.step);
     }
     this.frames.push(frame.step, frame);

@@ -92,3 +92,34 @@ def test_queued_experiments_wait_for_a_slot_and_can_be_cancelled(own_server):
         while c.get(f"/api/experiments/{third}").json()["status"] != "done":
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+def test_set_lr_reaches_the_run_and_its_frames(server: Server):
+    with server.client() as c:
+        spec = tiny_spec(steps=200_000, pace=200, probe={"every": EVERY, "bins": 16})
+        eid = c.post("/api/experiments", json=spec).json()["id"]
+        with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
+            _until(ws, lambda m: m["type"] == "frame")
+            r = c.post(
+                f"/api/experiments/{eid}/control", json={"action": "set_lr", "variant": 1, "lr": 0.025}
+            )
+            assert r.status_code == 202, r.text
+            changed = _until(ws, lambda m: m["type"] == "frame" and m["runs"][1]["lr_changes"])
+        assert changed["runs"][1]["lr"] == 0.025 and changed["runs"][0]["lr"] == 0.1
+        assert changed["runs"][1]["lr_changes"][0]["lr"] == 0.025
+        assert changed["prev_step"] < changed["runs"][1]["lr_changes"][0]["step"] <= changed["step"]
+        refused = c.post(
+            f"/api/experiments/{eid}/control", json={"action": "set_lr", "variant": 2, "lr": 0.1}
+        )
+        assert refused.status_code == 409 and "no variant 2: the experiment has 2 (0 to 1)" in refused.text
+        missing = c.post(f"/api/experiments/{eid}/control", json={"action": "set_lr", "variant": 0})
+        assert missing.status_code == 422 and "set_lr needs an lr" in missing.text
+        c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})
+
+
+def test_set_lr_is_refused_for_a_watched_loop(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(external={})).json()["id"]
+        r = c.post(f"/api/experiments/{eid}/control", json={"action": "set_lr", "lr": 0.1})
+        assert r.status_code == 409 and "watched loop" in r.text
+        c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})

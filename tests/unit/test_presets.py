@@ -9,17 +9,24 @@ import torch
 
 from normscope.engine.trainer import Trainer
 from normscope.presets import PRESETS, get_preset
-from normscope.schemas import Frame, LayerStats, TapStats
+from normscope.schemas import ControlCommand, Frame, LayerStats, TapStats
 
 HEADLESS_LIMIT_S = 60
 EXPERIMENT_PAGE = Path(__file__).resolve().parents[2] / "frontend" / "experiment.html"
 
 
-def train(preset_id: str) -> list[Frame]:
+def train(preset_id: str, orders: dict[int, ControlCommand] | None = None) -> list[Frame]:
+    """The preset at full speed (a starting pace is for the room), with the presenter's orders by step."""
     torch.set_num_threads(1)
     frames: list[Frame] = []
     t0 = time.monotonic()
-    Trainer(get_preset(preset_id).spec, "cpu", on_frame=frames.append).run()
+    pending = dict(orders or {})
+    trainer: Trainer
+    spec = get_preset(preset_id).spec.model_copy(update={"pace": None})
+    trainer = Trainer(
+        spec, "cpu", on_frame=frames.append, control=lambda timeout: pending.pop(trainer.step, None)
+    )
+    trainer.run()
     assert time.monotonic() - t0 < HEADLESS_LIMIT_S
     return frames
 
@@ -153,6 +160,22 @@ def test_tiny_batches_break_bn_but_not_layernorm():
     assert acc[bn64] >= 0.95 and acc[ln64] >= 0.95, acc
     assert gap[bn2] >= 0.1 and gap[bn4] >= gap[bn64] + 0.05, gap  # train/eval gap grows as batches shrink
     assert gap[ln2] == 0 and gap[ln64] == 0, gap  # LayerNorm has no train/eval difference
+
+
+@pytest.mark.slow
+def test_panda_plain_net_is_rescued_by_hand_lowered_rates_and_bn_needs_none():
+    assert get_preset("panda").spec.pace == 20  # slow enough to turn the knob while the room watches
+    alone = last_val(train("panda"))
+    by_hand = {
+        150: ControlCommand(action="set_lr", variant=0, lr=0.1),
+        450: ControlCommand(action="set_lr", variant=0, lr=0.02),
+    }
+    frames = train("panda", by_hand)
+    rescued = last_val(frames)
+    assert alone[0] <= 0.8 and rescued[0] >= 0.9, (alone, rescued)
+    assert alone[1] >= 0.95 and rescued[1] == alone[1], (alone, rescued)  # BN untouched, same run
+    changes = [(c.step, c.lr) for f in frames for c in f.runs[0].lr_changes]
+    assert changes == [(151, 0.1), (451, 0.02)] and frames[-1].runs[0].lr == 0.02
 
 
 @pytest.mark.slow

@@ -31,6 +31,7 @@ class LandscapeProbe:
 
     def __init__(self, model: ProbedNet, lr: float, multipliers: Sequence[float]) -> None:
         self.model = model
+        self.multipliers = list(multipliers)
         self.etas = [lr * m for m in multipliers]
         self.params = [p for p in model.parameters() if p.requires_grad]
         index = {id(p): i for i, p in enumerate(self.params)}
@@ -40,6 +41,10 @@ class LandscapeProbe:
         self._w0: list[torch.Tensor] = []
         self._g: list[torch.Tensor] = []
         self._parts: list[torch.Tensor] = []
+
+    def set_lr(self, lr: float) -> None:
+        """The step sizes tried follow the run's learning rate when the presenter changes it."""
+        self.etas = [lr * m for m in self.multipliers]
 
     @property
     def pending(self) -> bool:

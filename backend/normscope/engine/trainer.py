@@ -25,6 +25,7 @@ from normscope.schemas import (
     FoldResult,
     Frame,
     LayerInfo,
+    LrChange,
     RunFrame,
 )
 from normscope.schemas.frame import RunStatus, Tap
@@ -50,15 +51,25 @@ class Run:
     probe: Probe
     batch_size: int
     data: tuple[torch.Tensor, ...]
+    lr: float
     landscape: LandscapeProbe | None = None
     status: RunStatus = "running"
     losses: list[torch.Tensor] = field(default_factory=list)
     correct: torch.Tensor | None = None
     seen: int = 0
+    lr_changes: list[LrChange] = field(default_factory=list)  # since the last frame
 
     @property
     def has_batchnorm(self) -> bool:
         return has_batchnorm(self.model)
+
+    def set_lr(self, lr: float, from_step: int) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        if self.landscape is not None:
+            self.landscape.set_lr(lr)
+        self.lr = lr
+        self.lr_changes.append(LrChange(step=from_step, lr=lr))
 
 
 def make_optimizer(spec: ExperimentSpec, model: nn.Module, lr: float) -> torch.optim.Optimizer:
@@ -98,7 +109,7 @@ class Trainer:
         self.status = "running"
         self.paused = False
         self.step_budget = 0
-        self.pace: float | None = None
+        self.pace: float | None = spec.pace
         self.elapsed = 0.0
         self.samples = 0
         self.runs = [self._build_run(i) for i in range(len(spec.variants))]
@@ -133,6 +144,7 @@ class Trainer:
             ),
             batch_size=self.spec.variant_batch_size(i),
             data=d.tensors(standardize, self.device),
+            lr=lr,
             correct=torch.zeros((), dtype=torch.long, device=self.device),
             landscape=(
                 LandscapeProbe(model, lr, probe_spec.landscape_steps) if probe_spec.landscape_every else None
@@ -198,6 +210,11 @@ class Trainer:
                 self.status = "cancelled"
             case "pace":
                 self.pace = cmd.steps_per_second
+            case "set_lr":  # between steps: the next step is the first at the new rate
+                assert cmd.lr is not None
+                for r in self.runs:
+                    if r.status == "running" and cmd.variant in (None, r.index):
+                        r.set_lr(cmd.lr, self.step + 1)
 
     def _drain_controls(self, timeout: float) -> None:
         cmd = self.control(timeout)
@@ -377,5 +394,8 @@ class Trainer:
             layers=layers,
             landscape=landscape,
             batch_dependence=dependence,
+            lr=run.lr,
+            lr_changes=run.lr_changes,
         )
+        run.lr_changes = []
         return frame, became_diverged

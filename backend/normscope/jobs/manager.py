@@ -270,6 +270,8 @@ class JobManager:
             raise ControlError(
                 f"experiment {experiment_id} is {experiment.status}; there is nothing to control"
             )
+        if cmd.action == "set_lr":
+            _check_set_lr(experiment, cmd)
         worker = self._running.get(experiment_id)
         link = self._external.get(experiment_id)
         if worker is not None:
@@ -507,3 +509,12 @@ def _death_reason(exitcode: int | None) -> str:
         hint = " (out of memory, or killed)" if name == "SIGKILL" else ""
         return f"the training worker was killed by {name}{hint}"
     return f"the training worker exited unexpectedly with code {exitcode}"
+
+
+def _check_set_lr(experiment: Experiment, cmd: ControlCommand) -> None:
+    """set_lr reaches an optimizer the server holds: not a watched loop's, and only a variant that exists."""
+    if experiment.spec.external is not None:
+        raise ControlError("set_lr changes a server-trained run; a watched loop's optimizer is the user's")
+    variants = len(experiment.spec.variants)
+    if cmd.variant is not None and cmd.variant >= variants:
+        raise ControlError(f"no variant {cmd.variant}: the experiment has {variants} (0 to {variants - 1})")

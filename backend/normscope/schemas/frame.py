@@ -86,6 +86,13 @@ class BatchDependence(BaseModel):
     flips_pairs: float | None = Field(description="The same with batches of 2, the smallest BN can take.")
 
 
+class LrChange(BaseModel):
+    """The presenter set this run's learning rate; `step` is the first step trained at it."""
+
+    step: int
+    lr: float
+
+
 class RunFrame(BaseModel):
     index: int
     status: RunStatus = "running"
@@ -99,6 +106,10 @@ class RunFrame(BaseModel):
     landscape: Landscape | None = Field(None, description="Only on frames where the landscape probe ran.")
     batch_dependence: BatchDependence | None = Field(
         None, description="BN runs, on evaluated frames, when probe.batch_dependence is on."
+    )
+    lr: float | None = Field(None, description="The learning rate the run trains at (server-trained runs).")
+    lr_changes: list[LrChange] = Field(
+        default_factory=list, description="The presenter's set_lr changes since the frame before."
     )
 
 

@@ -247,6 +247,13 @@ class ExperimentSpec(Strict):
         "fp32", description="bf16: autocast for matmuls and convs; BN statistics and the weights stay fp32."
     )
     seed: int = Field(0, ge=0, le=2**31 - 1)
+    pace: float | None = Field(
+        None,
+        gt=0,
+        le=100_000,
+        description="Steps per second to start at, for a lesson the room watches unfold (the presenter's "
+        "pace control changes it); null: as fast as it goes.",
+    )
     variants: list[VariantSpec] = Field(
         default_factory=lambda: [VariantSpec(label="plain"), VariantSpec(label="BN", norm="batch")],
         min_length=1,
