@@ -31,7 +31,7 @@ if (presenter) {
       const q = new URLSearchParams(preset ? { preset: preset.id, layer: v.layer, tap: v.tap, open: v.chart } : {});
       location.href = `/experiments/${exp.id}?${q}`;
     } catch (e) {
-      form.showErrors(e.body?.detail ?? e.message);
+      form.showErrors(e.body?.detail ?? (e.path ? [{ loc: [e.path], msg: e.message }] : e.message));
     }
   });
 }

@@ -1,8 +1,5 @@
 """Ready experiments for teaching: each an ExperimentSpec plus a title and what to look for."""
 
-import math
-import random
-
 from pydantic import BaseModel, Field
 
 from normscope.schemas import ExperimentSpec
@@ -25,20 +22,6 @@ class Preset(BaseModel):
 
 
 SWEEP_LRS = 8
-
-
-def log_uniform_lrs(n: int, low: float, high: float, seed: int) -> list[float]:
-    """Learning rates drawn at random on a log scale (Bergstra & Bengio: random search beats a grid)."""
-    rng = random.Random(seed)
-    return sorted(float(f"{10 ** rng.uniform(math.log10(low), math.log10(high)):.3g}") for _ in range(n))
-
-
-def sweep_variants(lrs: list[float]) -> list[dict]:
-    return [
-        {"label": f"{name} lr {lr:g}", "norm": norm, "lr": lr}
-        for lr in lrs
-        for name, norm in (("plain", "none"), ("BN", "batch"))
-    ]
 
 
 # The paper's Figure 1 net and its training: 3x100 sigmoid from a small Gaussian init, SGD at 0.5, batch 60.
@@ -303,6 +286,55 @@ PRESETS: list[Preset] = [
         ),
         view=PresetView(layer="hidden4", tap="act", chart="accuracy"),
     ),
+    *(
+        Preset(
+            id=f"search-{kind}",
+            title=f"Search, {title}: 25 runs over learning rate and momentum",
+            summary=(
+                f"{how} Open the sweep charts: validation accuracy against the learning rate (log axis) "
+                "and against 1 − β (log axis), and all of them in parallel coordinates. Launch the other "
+                "of the pair (grid, random) to compare: the same 25 runs try 5 learning rates on the grid "
+                "and 25 at random, and the learning rate is what matters most here."
+            ),
+            spec=ExperimentSpec.model_validate(
+                {
+                    "name": f"Hyperparameter search: {title}",
+                    "dataset": {"name": "digits", "standardize": True},
+                    "model": {"kind": "mlp", "hidden": [100, 100, 100], "activation": "sigmoid"},
+                    "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.0},
+                    "batch_size": 60,
+                    "steps": 400,
+                    "seed": 0,
+                    "sweep": {"params": params, "norms": ["none"], "seed": 1, **extra},
+                    "probe": {"every": 20, "bins": 16, "eval_every": 5},
+                }
+            ),
+            view=PresetView(layer="hidden3", tap="act", chart="sweep"),
+        )
+        for kind, title, how, params, extra in (
+            (
+                "grid",
+                "a 5×5 grid",
+                "Learning rates 0.001, 0.01, 0.1, 1 and 10, each with β = 0, 0.5, 0.9, 0.99 and 0.999.",
+                {
+                    "optimizer.lr": {"grid": [0.001, 0.01, 0.1, 1.0, 10.0]},
+                    "optimizer.momentum": {"grid": [0.0, 0.5, 0.9, 0.99, 0.999]},
+                },
+                {},
+            ),
+            (
+                "random",
+                "25 random points",
+                "25 points drawn at random: the learning rate log-uniform from 0.001 to 10, β through 1 − β "
+                "log-uniform from 0.001 to 1.",
+                {
+                    "optimizer.lr": {"log_uniform": [0.001, 10.0]},
+                    "optimizer.momentum": {"one_minus_log_uniform": [0.001, 0.999]},
+                },
+                {"n": 25},
+            ),
+        )
+    ),
     Preset(
         id="lr-sweep",
         title="Hyperparameter search gets easier with BN",
@@ -320,7 +352,12 @@ PRESETS: list[Preset] = [
                 "batch_size": 60,
                 "steps": 500,
                 "seed": 0,
-                "variants": sweep_variants(log_uniform_lrs(SWEEP_LRS, 1e-3, 10.0, seed=3)),
+                "sweep": {
+                    "n": SWEEP_LRS,
+                    "seed": 3,
+                    "params": {"optimizer.lr": {"log_uniform": [1e-3, 10.0]}},
+                    "norms": ["none", "batch"],
+                },
                 "probe": {"every": 20, "bins": 32, "eval_every": 5},
             }
         ),

@@ -9,7 +9,7 @@ const INITS = ["default", "gaussian", "xavier", "he"];
 const NORMS = ["none", "batch", "layer"];
 
 // [path, label, kind, options]; kinds: text, int, float, bool, tristate (empty: the server's default), select,
-// ints (comma list), floats (comma list)
+// ints (comma list), floats (comma list), json (an object typed as JSON)
 const FIELDS = [
   ["name", "name", "text"],
   ["dataset.name", "dataset", "select", DATASETS],
@@ -38,6 +38,7 @@ const FIELDS = [
   ["steps", "steps", "int"],
   ["precision", "precision", "select", ["fp32", "bf16"]],
   ["seed", "seed", "int"],
+  ["pace", "start pace (steps/s; empty: as fast as it goes)", "float"],
   ["probe.every", "sample every (steps)", "int"],
   ["probe.bins", "histogram bins", "int"],
   ["probe.eval_every", "validate every (samples)", "int"],
@@ -46,6 +47,8 @@ const FIELDS = [
   ["probe.batch_dependence", "measure BN's batch dependence", "bool"],
   ["probe.grad", "grad tap: the gradient at each pre-activation", "bool"],
   ["probe.exact_quantiles_up_to", "exact percentiles up to (elements; larger taps sample)", "int"],
+  ["sweep", "sweep (JSON): it makes the variants, so the table below stays empty", "json",
+    '{"n": 25, "seed": 0, "params": {"optimizer.lr": {"log_uniform": [0.001, 1]}, "optimizer.momentum": {"one_minus_log_uniform": [0.001, 0.1]}}, "norms": ["none", "batch"]}'],
 ];
 
 // Per variant; an empty value inherits the experiment's setting.
@@ -58,6 +61,8 @@ const VARIANT_FIELDS = [
   ["standardize", "standardize", "select", ["", "true", "false"]],
   ["init", "init", "select", ["", ...INITS]],
   ["bn_momentum", "BN momentum", "float"],
+  ["momentum", "momentum", "float"],
+  ["weight_decay", "weight decay", "float"],
 ];
 
 const get = (obj, path) => path.split(".").reduce((o, k) => (o == null ? undefined : o[k]), obj);
@@ -73,6 +78,8 @@ function input(path, kind, options) {
   if (kind === "tristate") {
     control = document.createElement("select");
     for (const [label, value] of [["(default)", ""], ["on", "true"], ["off", "false"]]) control.add(new Option(label, value));
+  } else if (kind === "json") {
+    control = Object.assign(document.createElement("textarea"), { rows: 3, spellcheck: false, placeholder: options });
   } else if (kind === "select") {
     control = document.createElement("select");
     for (const o of options) control.add(new Option(o === "" ? "(inherit)" : o, o));
@@ -104,12 +111,19 @@ function read(control) {
     case "float": return v === "" ? null : Number(v);
     case "ints":
     case "floats": return v === "" ? null : v.split(/[\s,]+/).filter(Boolean).map(Number);
+    case "json":
+      try {
+        return v === "" ? null : JSON.parse(v);
+      } catch (e) {
+        throw Object.assign(new Error(`${control.dataset.path}: not JSON (${e.message})`), { path: control.dataset.path });
+      }
     default: return v;
   }
 }
 
 function write(control, value) {
   if (control.dataset.kind === "bool") control.checked = Boolean(value);
+  else if (control.dataset.kind === "json") control.value = value == null ? "" : JSON.stringify(value);
   else if (Array.isArray(value)) control.value = value.join(", ");
   else control.value = value == null ? "" : String(value);
 }
@@ -136,10 +150,11 @@ export class SpecForm {
     tr.insertCell().append(remove);
   }
 
+  // A sweep's variants are made by the server from the sweep: the table stays empty while there is one.
   fill(spec) {
     for (const control of this.fields.querySelectorAll("[data-path]")) write(control, get(spec, control.dataset.path));
     this.variants.replaceChildren();
-    for (const v of spec.variants) this.addVariant(v);
+    if (!spec.sweep) for (const v of spec.variants) this.addVariant(v);
     this.clearErrors();
   }
 
@@ -150,6 +165,7 @@ export class SpecForm {
       const v = read(control);
       if (v !== null && v !== "") set(spec, control.dataset.path, v);
     }
+    if (spec.sweep) return spec;
     spec.variants = [...this.variants.rows].map((tr) => {
       const v = {};
       for (const control of tr.querySelectorAll("[data-path]")) {

@@ -179,6 +179,15 @@ def test_panda_plain_net_is_rescued_by_hand_lowered_rates_and_bn_needs_none():
 
 
 @pytest.mark.slow
+def test_with_the_same_25_runs_random_search_tries_25_learning_rates_and_the_grid_5():
+    grid, random = get_preset("search-grid").spec, get_preset("search-random").spec
+    assert len(grid.variants) == len(random.variants) == 25
+    assert len({v.lr for v in grid.variants}) == 5 and len({v.lr for v in random.variants}) == 25
+    grid_best, random_best = max(last_val(train("search-grid"))), max(last_val(train("search-random")))
+    assert random_best >= grid_best - 0.02 and random_best > 0.8, (grid_best, random_best)
+
+
+@pytest.mark.slow
 def test_random_lr_search_finds_more_good_learning_rates_with_bn():
     preset = get_preset("lr-sweep")
     lrs = [v.lr for v in preset.spec.variants]

@@ -72,11 +72,11 @@ class Run:
         self.lr_changes.append(LrChange(step=from_step, lr=lr))
 
 
-def make_optimizer(spec: ExperimentSpec, model: nn.Module, lr: float) -> torch.optim.Optimizer:
-    o = spec.optimizer
-    if o.name == "adam":
-        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=o.weight_decay)
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=o.momentum, weight_decay=o.weight_decay)
+def make_optimizer(spec: ExperimentSpec, i: int, model: nn.Module) -> torch.optim.Optimizer:
+    lr, wd = spec.variant_lr(i), spec.variant_weight_decay(i)
+    if spec.optimizer.name == "adam":
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=wd)
+    return torch.optim.SGD(model.parameters(), lr=lr, momentum=spec.variant_momentum(i), weight_decay=wd)
 
 
 class Trainer:
@@ -133,7 +133,7 @@ class Trainer:
             index=i,
             label=self.spec.variants[i].label,
             model=model,
-            optimizer=make_optimizer(self.spec, model, lr),
+            optimizer=make_optimizer(self.spec, i, model),
             probe=Probe(
                 model,
                 self.spec.model.activation,

@@ -14,6 +14,7 @@ from normscope.schemas.architectures import (
     conv_weights,
     layer_names,
 )
+from normscope.schemas.sweep import MAX_SWEEP_VARIANTS, SweepSpec
 
 DatasetName = Literal[
     "digits",
@@ -176,7 +177,7 @@ class OptimizerSpec(Strict):
 
 
 class VariantSpec(Strict):
-    label: str = Field(min_length=1, max_length=40)
+    label: str = Field(min_length=1, max_length=60)
     norm: Norm = "none"
     placement: Placement = "before"
     lr: float | None = Field(None, gt=0, le=1000)
@@ -184,6 +185,8 @@ class VariantSpec(Strict):
     standardize: bool | None = Field(None, description="Overrides dataset.standardize for this variant.")
     init: Init | None = Field(None, description="Overrides model.init for this variant.")
     bn_momentum: float | None = Field(None, gt=0, le=1, description="BatchNorm running-average momentum.")
+    momentum: float | None = Field(None, ge=0, lt=1, description="Overrides optimizer.momentum (SGD's β).")
+    weight_decay: float | None = Field(None, ge=0, le=1, description="Overrides optimizer.weight_decay.")
 
     @field_validator("lr")
     @classmethod
@@ -257,7 +260,11 @@ class ExperimentSpec(Strict):
     variants: list[VariantSpec] = Field(
         default_factory=lambda: [VariantSpec(label="plain"), VariantSpec(label="BN", norm="batch")],
         min_length=1,
-        max_length=MAX_VARIANTS,
+        max_length=MAX_SWEEP_VARIANTS,
+        description=f"At most {MAX_VARIANTS}, or {MAX_SWEEP_VARIANTS} when a sweep makes them.",
+    )
+    sweep: SweepSpec | None = Field(
+        None, description="Random or grid search: expands into the variants (leave variants out)."
     )
     probe: ProbeSpec = Field(default_factory=ProbeSpec)
     external: ExternalSpec | None = Field(
@@ -266,6 +273,15 @@ class ExperimentSpec(Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
+        if self.sweep is not None:
+            made = [VariantSpec.model_validate(v) for v in self.sweep.variants()]
+            if "variants" in self.model_fields_set and self.variants != made:
+                raise ValueError("a sweep makes the variants: give sweep or variants, not both")
+            self.variants = made
+        elif len(self.variants) > MAX_VARIANTS:
+            raise ValueError(f"at most {MAX_VARIANTS} variants (a sweep may make up to {MAX_SWEEP_VARIANTS})")
+        if self.optimizer.name == "adam" and any(v.momentum is not None for v in self.variants):
+            raise ValueError("momentum is SGD's: with adam, leave the variants' momentum out")
         labels = [v.label for v in self.variants]
         if len(set(labels)) != len(labels):
             raise ValueError(f"variant labels must be unique, got {labels}")
@@ -300,6 +316,14 @@ class ExperimentSpec(Strict):
 
     def variant_lr(self, i: int) -> float:
         return self.variants[i].lr or self.optimizer.lr
+
+    def variant_momentum(self, i: int) -> float:
+        m = self.variants[i].momentum
+        return self.optimizer.momentum if m is None else m
+
+    def variant_weight_decay(self, i: int) -> float:
+        wd = self.variants[i].weight_decay
+        return self.optimizer.weight_decay if wd is None else wd
 
     def variant_batch_size(self, i: int) -> int:
         return self.variants[i].batch_size or self.batch_size
