@@ -36,7 +36,6 @@ const style = () => chartStyle(view, projector);
 const marks = new Marks(experimentId, presenter, () => redraw(), (step) => replay?.seek(step));
 // Charts over steps carry the presenter's marks.
 const overTime = (id, build) => renderer.add(id, () => fig.withMarks(marks.list, style(), build()));
-renderer.add("chart-sweep", () => fig.sweepFigure(model, style()));
 overTime("chart-loss", () => fig.lossFigure(model, style()));
 overTime("chart-accuracy", () => fig.accuracyFigure(model, style()));
 overTime("chart-bands", () => fig.bandsFigure(model, style(), layerName(), view.tap));
@@ -62,6 +61,41 @@ function showOptionalPanels(spec) {
   el("untapped").replaceChildren(...untapped.map((line) => Object.assign(document.createElement("li"), { textContent: line })));
   for (const [chart, on] of Object.entries(shown)) document.querySelector(`.panel[data-chart="${chart}"]`).hidden = !on;
 }
+
+// A sweep: a chart per swept parameter, parallel coordinates for several; a refined round draws its parent too.
+let parentRound = null;
+function setupSweep(spec) {
+  const params = fig.sweptParams(spec);
+  if (!params.length) return;
+  smallMultiples("sweep-charts", "chart-sweep", params, (param) => fig.sweepFigure(model, style(), param, parentRound));
+  el("chart-sweep-parallel").hidden = params.length < 2;
+  if (params.length >= 2) renderer.add("chart-sweep-parallel", () => fig.parallelFigure(model, style(), parentRound));
+  if (spec.sweep?.parent && !offline) loadParentRound(spec.sweep.parent);
+}
+
+async function loadParentRound(id) {
+  try {
+    const parent = await api(`/api/experiments/${encodeURIComponent(id)}`);
+    const [last] = (await api(`/api/experiments/${encodeURIComponent(id)}/frames?since=${parent.step - 1}`)).slice(-1);
+    const accs = parent.spec.variants.map((_, i) => last?.runs.find((r) => r.index === i)?.val?.acc ?? null);
+    parentRound = { spec: parent.spec, accs };
+    el("sweep-round").textContent = `(open markers: the coarse round, ${parent.spec.name})`;
+    redraw();
+  } catch (e) {
+    if (e.status !== 404) throw e; // the coarse round was deleted: this round alone
+  }
+}
+
+// The presenter's refine: the next round of a finished sweep opens in its place.
+el("refine").addEventListener("click", async () => {
+  el("refine-error").textContent = "";
+  try {
+    const next = await api(`/api/experiments/${experimentId}/refine`, { method: "POST", body: "{}" });
+    location.href = `/experiments/${next.id}?${viewQuery({ ...view, chart: null, open: "sweep" })}`;
+  } catch (e) {
+    el("refine-error").textContent = e.body?.detail ?? `refine failed (${e.message})`;
+  }
+});
 
 // Small multiples, one chart each (Plotly's cost grows with traces per chart): histograms per layer, heatmaps per run.
 function smallMultiples(containerId, prefix, items, build) {
@@ -288,6 +322,7 @@ let replaying = false;
 async function startReplay(hello) {
   replaying = true; // the socket stays open: the presenter's view and marks still reach the replay
   el("controls").hidden = true;
+  el("refine").hidden = !(presenter && hello.experiment.spec.sweep && hello.experiment.status === "done");
   el("conn").textContent = "replay";
   el("conn").dataset.state = "replay";
   if (offline) showFolds(offline.folds);
@@ -326,6 +361,7 @@ const handlers = {
       setupView(msg.layers);
       setupMultiples();
       showOptionalPanels(msg.experiment.spec);
+      setupSweep(msg.experiment.spec);
       applyView();
       openChart();
       if (presenter && !msg.view) lead.send(hallState(view, null)); // the room starts where the presenter does

@@ -266,32 +266,94 @@ export function bnFigure(model, style, layerName, which) {
   return { data, layout };
 }
 
-// A learning-rate sweep: each variant's latest validation accuracy against its learning rate, one line per norm.
-export function sweepFigure(model, style) {
+// The parameters a sweep can vary: the variant field holding each, and the experiment-wide value it overrides.
+const SWEPT = {
+  "optimizer.lr": { field: "lr", title: "learning rate", base: (spec) => spec.optimizer.lr },
+  "optimizer.momentum": { field: "momentum", title: "momentum β", base: (spec) => spec.optimizer.momentum },
+  "optimizer.weight_decay": { field: "weight_decay", title: "weight decay", base: (spec) => spec.optimizer.weight_decay },
+  "batch_size": { field: "batch_size", title: "batch size", base: (spec) => spec.batch_size },
+};
+const NORM_NAMES = { none: "no norm", batch: "BatchNorm", layer: "LayerNorm" };
+const NORM_ORDER = ["none", "batch", "layer"];
+
+export const isSweep = (spec) => Boolean(spec.sweep) || new Set(spec.variants.map((v) => v.lr ?? spec.optimizer.lr)).size >= 3;
+
+// What a sweep varies, in the order its labels name them (a hand-made learning-rate sweep varies the lr).
+export function sweptParams(spec) {
+  if (spec.sweep) return Object.keys(SWEPT).filter((p) => p in spec.sweep.params);
+  return isSweep(spec) ? ["optimizer.lr"] : [];
+}
+
+// How a parameter's axis reads: β as 1 − β on a log axis (near 1 is where it matters), a parameter drawn on a
+// log scale or spread over decades on a log axis, the rest linear.
+export function sweepAxis(spec, param) {
+  const d = spec.sweep?.params[param];
+  const value = (v, i) => v[SWEPT[param].field] ?? SWEPT[param].base(spec, i);
+  if (param === "optimizer.momentum") return { title: "1 − β", type: "log", of: (v) => 1 - value(v) };
+  const values = d?.grid ?? d?.choice ?? [];
+  const decades = values.length && Math.min(...values) > 0 && Math.max(...values) / Math.min(...values) >= 100;
+  const log = d ? Boolean(d.log_uniform) || decades : param === "optimizer.lr";
+  return { title: SWEPT[param].title, type: log ? "log" : "linear", of: value };
+}
+
+// A round of a sweep: its spec and each variant's last validation accuracy (eval mode).
+export const roundOf = (model) => ({ spec: model.experiment.spec, accs: model.runs.map((r) => r.valAcc.y.at(-1) ?? null) });
+
+// Validation accuracy against one swept parameter, a colour per norm; an earlier (coarse) round in open markers.
+export function sweepFigure(model, style, param, parent = null) {
+  const rounds = parent ? [[parent, "coarse round", "circle-open"], [roundOf(model), "this round", "circle"]] : [[roundOf(model), "", "circle"]];
+  const single = !parent && sweptParams(model.experiment.spec).length === 1; // one parameter: a curve per norm
+  const axis = sweepAxis(model.experiment.spec, param);
+  const data = [];
+  for (const [round, what, symbol] of rounds) {
+    const byNorm = new Map();
+    round.spec.variants.forEach((v, i) => {
+      if (round.accs[i] === null) return;
+      if (!byNorm.has(v.norm)) byNorm.set(v.norm, []);
+      byNorm.get(v.norm).push({ x: sweepAxis(round.spec, param).of(v), acc: round.accs[i], label: v.label });
+    });
+    for (const [norm, points] of byNorm) {
+      points.sort((a, b) => a.x - b.x);
+      data.push({
+        type: "scatter", mode: single ? "lines+markers" : "markers", name: [NORM_NAMES[norm] ?? norm, what].filter(Boolean).join(" · "),
+        x: points.map((p) => p.x), y: points.map((p) => p.acc), text: points.map((p) => p.label),
+        hovertemplate: "%{text}: %{y:.1%}<extra></extra>",
+        line: { color: color(NORM_ORDER.indexOf(norm)), width: style.line },
+        marker: { size: 6 + style.line * 2, symbol, color: color(NORM_ORDER.indexOf(norm)), line: { width: 2 } },
+      });
+    }
+  }
   const spec = model.experiment.spec;
-  const groups = new Map(); // norm -> [{lr, acc}]
-  spec.variants.forEach((v, i) => {
-    const acc = model.runs[i].valAcc.y.at(-1);
-    if (acc === undefined) return;
-    if (!groups.has(v.norm)) groups.set(v.norm, []);
-    groups.get(v.norm).push({ lr: v.lr ?? spec.optimizer.lr, acc, label: v.label });
-  });
-  const names = { none: "no norm", batch: "BatchNorm", layer: "LayerNorm" };
-  const data = [...groups].map(([norm, points], k) => {
-    points.sort((a, b) => a.lr - b.lr);
-    return {
-      type: "scatter", mode: "lines+markers", name: names[norm] ?? norm, x: points.map((p) => p.lr),
-      y: points.map((p) => p.acc), text: points.map((p) => p.label), hovertemplate: "%{text}: %{y:.1%}<extra></extra>",
-      line: { color: color(k), width: style.line }, marker: { size: 6 + style.line * 2 },
-    };
-  });
-  const layout = baseLayout(style, "validation accuracy (eval mode) against learning rate");
-  layout.xaxis = { ...layout.xaxis, type: "log", title: { text: "learning rate" } };
+  const tried = new Set(spec.variants.map((v) => axis.of(v))).size;
+  const layout = baseLayout(style, `validation accuracy against ${axis.title} (${tried} values tried)`);
+  layout.xaxis = { ...layout.xaxis, type: axis.type, title: { text: axis.title } };
   layout.yaxis = { autorange: false, range: [0, 1.02], tickformat: ".0%" };
   return { data, layout };
 }
 
-export const isSweep = (spec) => new Set(spec.variants.map((v) => v.lr ?? spec.optimizer.lr)).size >= 3;
+// Every swept parameter and the accuracy, one line per configuration and norm (both rounds when refined).
+export function parallelFigure(model, style, parent = null) {
+  const spec = model.experiment.spec;
+  const params = sweptParams(spec);
+  const rows = [];
+  for (const [k, round] of (parent ? [parent, roundOf(model)] : [roundOf(model)]).entries()) {
+    round.spec.variants.forEach((v, i) => {
+      if (round.accs[i] !== null) rows.push({ v, acc: round.accs[i], norm: NORM_ORDER.indexOf(v.norm), round: k + 1, spec: round.spec });
+    });
+  }
+  const dimensions = params.map((p) => {
+    const axis = sweepAxis(spec, p);
+    const log = axis.type === "log";
+    return { label: log ? `log10 ${axis.title}` : axis.title, values: rows.map((r) => (log ? Math.log10(sweepAxis(r.spec, p).of(r.v)) : sweepAxis(r.spec, p).of(r.v))) };
+  });
+  if (parent) dimensions.unshift({ label: "round", values: rows.map((r) => r.round), tickvals: [1, 2] });
+  dimensions.push({ label: "val accuracy", values: rows.map((r) => r.acc), range: [0, 1] });
+  const scale = NORM_ORDER.map((_, k) => [k / (NORM_ORDER.length - 1), color(k)]);
+  const data = [{ type: "parcoords", line: { color: rows.map((r) => r.norm), colorscale: scale, cmin: 0, cmax: NORM_ORDER.length - 1 }, dimensions }];
+  const layout = baseLayout(style, "the sweep in parallel coordinates (colour: blue no norm, red BatchNorm)");
+  layout.margin = { ...layout.margin, t: 90 + 2 * style.font }; // the axes' names sit above them, under the title
+  return { data, layout };
+}
 
 // The landscape probe (Santurkar et al.): per variant over time, what it measured along each step's gradient.
 const finiteOr = (v) => (v === null || v === undefined || !Number.isFinite(v) ? null : v);

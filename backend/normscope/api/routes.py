@@ -1,6 +1,7 @@
 """REST routes under /api: thin verbs over the store and the job manager."""
 
 import asyncio
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
@@ -11,6 +12,7 @@ from normscope.jobs.manager import ControlError, FilesMissing, NoRoom, QueueFull
 from normscope.presets import PRESETS, Preset
 from normscope.schemas import ApiError, ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
 from normscope.schemas.hall import MAX_STEP
+from normscope.schemas.sweep import RefineRequest, refined
 from normscope.store import StoreFull
 from normscope.store.imports import ImportRefused, import_lines
 
@@ -76,6 +78,10 @@ def presets() -> list[Preset]:
     responses=errors(*PRESENTER, *BODY, 429, 507),
 )
 async def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
+    return _launch(spec, manager)
+
+
+def _launch(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
     try:
         return manager.launch(spec)
     except FilesMissing as e:
@@ -84,6 +90,37 @@ async def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experi
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(e)) from None
     except NoRoom as e:
         raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(e)) from None
+
+
+@router.post(
+    "/experiments/{experiment_id}/refine",
+    response_model=Experiment,
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[Presenter],
+    responses=errors(*PRESENTER, 404, 409, 429, 507),
+)
+async def refine_experiment(
+    experiment_id: str, manager: ManagerDep, store: StoreDep, ask: RefineRequest | None = None
+) -> Experiment:
+    """Coarse to fine: the next round of a finished sweep, each parameter narrowed to where its best
+    configurations lie (log-scale aware), linked to this one by `sweep.parent`."""
+    parent = found(store.get(experiment_id), experiment_id)
+    sweep = parent.spec.sweep
+    if sweep is None or parent.status != "done":
+        why = "has no sweep" if sweep is None else f"is {parent.status}"
+        raise HTTPException(status.HTTP_409_CONFLICT, f"refine needs a finished sweep; {experiment_id} {why}")
+    steps = store.frame_steps(experiment_id)
+    last = Frame.model_validate_json(store.frames_at(experiment_id, steps[-1:])[0])
+    accs: list[float | None] = [None] * len(parent.spec.variants)
+    for run in last.runs:
+        accs[run.index] = run.val.acc if run.val else None
+    base = re.sub(r" · round \d+$", "", parent.spec.name)
+    rounds = re.search(r" · round (\d+)$", parent.spec.name)
+    name = f"{base[:100]} · round {int(rounds.group(1)) + 1 if rounds else 2}"
+    fields = parent.spec.model_dump(exclude={"variants", "sweep"})
+    next_round = refined(sweep, accs, experiment_id, ask or RefineRequest())
+    spec = ExperimentSpec.model_validate({**fields, "name": name, "sweep": next_round.model_dump()})
+    return _launch(spec, manager)
 
 
 @router.post(

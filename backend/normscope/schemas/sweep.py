@@ -178,3 +178,79 @@ SHORT_FIELD = {
 def _shown(param: str, value: float | int) -> str:
     """A value as its label shows it: β with the digits that say how near 1 it is."""
     return f"{value:.6g}" if param == "optimizer.momentum" else f"{value:.3g}"
+
+
+class RefineRequest(_Strict):
+    """POST /experiments/{id}/refine: the next round of a finished sweep, around its best configurations."""
+
+    fraction: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="The share of configurations, best validation accuracy first, to zoom in on.",
+    )
+    n: int | None = Field(
+        None,
+        ge=1,
+        le=MAX_SWEEP_VARIANTS,
+        description="Random configurations next round (default: as before).",
+    )
+
+
+PAD = 0.1  # the new region reaches this share of the old range beyond the best values on each side
+
+
+def _scale(dist: Distribution) -> tuple:
+    """To and from the axis a distribution is uniform on: log x, log(1 − x), or x itself."""
+    if dist.log_uniform:
+        return math.log10, lambda u: 10**u
+    if dist.one_minus_log_uniform:
+        return lambda x: math.log10(1 - x), lambda u: 1 - 10**u
+    values = dist.grid or dist.choice or []
+    if values and min(values) > 0 and max(values) / min(values) >= 100:  # a grid spread over decades
+        return math.log10, lambda u: 10**u
+    return (lambda x: x), (lambda u: u)
+
+
+def _narrowed(param: str, dist: Distribution, best: list[float]) -> Distribution:
+    """Where the best values lie in its range, padded, on its own scale, inside the old range."""
+    if dist.choice is not None:
+        return Distribution(choice=sorted(set(best)))
+    to, back = _scale(dist)
+    ends = [to(x) for x in dist.extremes()]
+    lo, hi = min(ends), max(ends)
+    pad = PAD * (hi - lo)
+    top = [to(x) for x in best]
+    new_lo, new_hi = max(lo, min(top) - pad), min(hi, max(top) + pad)
+    if dist.grid is not None:
+        count = len(dist.grid)
+        points = [new_lo + (new_hi - new_lo) * k / max(count - 1, 1) for k in range(count)]
+        return Distribution(grid=sorted({float(rounded(param, back(u))) for u in points}))
+    low_high = sorted([back(new_lo), back(new_hi)])
+    if dist.log_uniform:
+        return Distribution(log_uniform=low_high)
+    if dist.one_minus_log_uniform:
+        return Distribution(one_minus_log_uniform=sorted(1 - x for x in low_high))
+    return Distribution(uniform=low_high)
+
+
+def refined(sweep: SweepSpec, accuracies: list[float | None], parent: str, ask: RefineRequest) -> SweepSpec:
+    """The next round: each parameter narrowed to where the best configurations lie (a configuration scores
+    its best validation accuracy over the norms), log-scale aware; linked to the round it refines."""
+    configs = sweep.configurations()
+    per_norm = len(sweep.norms)
+    scores = [
+        max((a for a in accuracies[i * per_norm : (i + 1) * per_norm] if a is not None), default=-1.0)
+        for i in range(len(configs))
+    ]
+    keep = max(2, math.ceil(ask.fraction * len(configs)))
+    best = sorted(range(len(configs)), key=lambda i: scores[i], reverse=True)[:keep]
+    params = {p: _narrowed(p, d, [configs[i][p] for i in best]) for p, d in sweep.params.items()}
+    grid = any(d.grid is not None for d in params.values())
+    return SweepSpec(
+        n=None if grid else ask.n or sweep.n,
+        seed=sweep.seed + 1,
+        params=params,
+        norms=sweep.norms,
+        parent=parent,
+    )

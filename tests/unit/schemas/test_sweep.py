@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from normscope.engine.trainer import Trainer
 from normscope.schemas import ExperimentSpec
-from normscope.schemas.sweep import SweepSpec
+from normscope.schemas.sweep import RefineRequest, SweepSpec, refined
 
 
 def sweep(**fields: object) -> SweepSpec:
@@ -152,3 +152,46 @@ def test_each_variant_trains_with_its_own_optimizer_settings():
         (0.5, 1e-4, 0.1),
         (0.99, 1e-4, 0.1),
     ]
+
+
+def test_refine_zooms_in_on_the_best_configurations_on_their_own_scale():
+    coarse = sweep(
+        n=20,
+        seed=3,
+        params={
+            "optimizer.lr": {"log_uniform": [1e-4, 10]},
+            "optimizer.momentum": {"one_minus_log_uniform": [1e-3, 0.5]},
+        },
+        norms=["none", "batch"],
+    )
+    configs = coarse.configurations()
+    # the best lie near lr = 0.1: accuracy falls with the distance in decades, the same for both norms
+    accs = [1 - abs(math.log10(c["optimizer.lr"]) + 1) / 5 for c in configs for _ in ("none", "batch")]
+    fine = refined(coarse, accs, "parent-id", RefineRequest(fraction=0.25))
+    assert fine.parent == "parent-id" and fine.n == 20 and fine.seed == 4 and fine.norms == ["none", "batch"]
+    best = sorted(configs, key=lambda c: abs(math.log10(c["optimizer.lr"]) + 1))[:5]
+    low, high = fine.params["optimizer.lr"].log_uniform
+    assert (
+        1e-4 <= low <= min(c["optimizer.lr"] for c in best)
+        and max(c["optimizer.lr"] for c in best) <= high <= 10
+    )
+    assert math.log10(high / low) < 0.6 * 5  # narrower than the five decades it started with
+    one_minus = fine.params["optimizer.momentum"].one_minus_log_uniform
+    assert 1e-3 <= one_minus[0] < one_minus[1] <= 0.5  # β still through 1 − β, inside its old range
+
+
+def test_refine_keeps_a_grid_a_grid_and_a_choice_to_what_won():
+    coarse = sweep(
+        params={"optimizer.lr": {"grid": [0.001, 0.01, 0.1, 1, 10]}, "batch_size": {"choice": [16, 32, 64]}},
+        norms=["batch"],
+    )
+    configs = coarse.configurations()
+    accs = [1.0 if c["optimizer.lr"] in (0.1, 1) else 0.1 for c in configs]
+    fine = refined(coarse, accs, "p", RefineRequest(fraction=0.4))
+    grid = fine.params["optimizer.lr"].grid
+    assert (
+        fine.n is None and len(grid) == 5 and 0.03 < grid[0] < 0.1 and 1 < grid[-1] < 3
+    )  # log-spaced, padded
+    assert set(fine.params["batch_size"].choice) == {
+        c["batch_size"] for c, a in zip(configs, accs, strict=True) if a == 1.0
+    }
