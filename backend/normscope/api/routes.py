@@ -97,7 +97,7 @@ def _launch(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
     response_model=Experiment,
     status_code=status.HTTP_201_CREATED,
     dependencies=[Presenter],
-    responses=errors(*PRESENTER, 404, 409, 429, 507),
+    responses=errors(*PRESENTER, *BODY, 404, 409, 429, 507),
 )
 async def refine_experiment(
     experiment_id: str, manager: ManagerDep, store: StoreDep, ask: RefineRequest | None = None

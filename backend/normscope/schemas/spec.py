@@ -4,7 +4,7 @@ import itertools
 import math
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from normscope.schemas.architectures import (
     DEFAULT_DEPTH,
@@ -257,19 +257,26 @@ class ExperimentSpec(Strict):
         description="Steps per second to start at, for a lesson the room watches unfold (the presenter's "
         "pace control changes it); null: as fast as it goes.",
     )
+    sweep: SweepSpec | None = Field(
+        None, description="Random or grid search: expands into the variants (leave variants out)."
+    )
     variants: list[VariantSpec] = Field(
         default_factory=lambda: [VariantSpec(label="plain"), VariantSpec(label="BN", norm="batch")],
         min_length=1,
         max_length=MAX_SWEEP_VARIANTS,
         description=f"At most {MAX_VARIANTS}, or {MAX_SWEEP_VARIANTS} when a sweep makes them.",
     )
-    sweep: SweepSpec | None = Field(
-        None, description="Random or grid search: expands into the variants (leave variants out)."
-    )
     probe: ProbeSpec = Field(default_factory=ProbeSpec)
     external: ExternalSpec | None = Field(
         None, description="Set by normscope.watch: the server trains nothing, the client uploads frames."
     )
+
+    @field_validator("variants")
+    @classmethod
+    def _few_by_hand(cls, variants: list[VariantSpec], info: ValidationInfo) -> list[VariantSpec]:
+        if info.data.get("sweep") is None and len(variants) > MAX_VARIANTS:
+            raise ValueError(f"at most {MAX_VARIANTS} variants (a sweep may make up to {MAX_SWEEP_VARIANTS})")
+        return variants
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -278,8 +285,6 @@ class ExperimentSpec(Strict):
             if "variants" in self.model_fields_set and self.variants != made:
                 raise ValueError("a sweep makes the variants: give sweep or variants, not both")
             self.variants = made
-        elif len(self.variants) > MAX_VARIANTS:
-            raise ValueError(f"at most {MAX_VARIANTS} variants (a sweep may make up to {MAX_SWEEP_VARIANTS})")
         if self.optimizer.name == "adam" and any(v.momentum is not None for v in self.variants):
             raise ValueError("momentum is SGD's: with adam, leave the variants' momentum out")
         labels = [v.label for v in self.variants]
