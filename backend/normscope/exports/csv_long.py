@@ -6,13 +6,12 @@ import io
 import itertools
 from collections.abc import Iterator
 
-from normscope.exports.source import frames
+from normscope.exports.source import BN_FIELDS, frames
 from normscope.schemas import Experiment, Frame, LayerInfo, RunFrame
 from normscope.store import Store
 
 HEADER = ("step", "variant", "layer", "tap", "metric", "value")
 QUANTILES = ("min", "p15", "p50", "p85", "max")
-BN_FIELDS = ("batch_mean", "batch_var", "running_mean", "running_var", "gamma", "beta")
 
 Row = tuple[int, str, str, str, str, float | int | None]
 

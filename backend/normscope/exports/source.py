@@ -4,10 +4,11 @@ import json
 import math
 from collections.abc import Iterator
 
-from normscope.schemas import Frame
+from normscope.schemas import BNStats, Frame
 from normscope.store import Store
 
 PAGE = 200  # frames read per query: a ResNet-56 frame is ~100 KB, so a page stays a few MB at most
+BN_FIELDS = tuple(BNStats.model_fields)  # batch_mean … beta, each a per-channel summary
 
 
 def frame_texts(store: Store, experiment_id: str) -> Iterator[str]:

@@ -13,12 +13,11 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from normscope.exports.source import frames
+from normscope.exports.source import BN_FIELDS, frames
 from normscope.schemas import Experiment, LayerInfo, RunFrame, TapStats
 from normscope.store import Store
 
 CHUNK = 2**20
-BN_FIELDS = ("batch_mean", "batch_var", "running_mean", "running_var", "gamma", "beta")
 
 
 def run_dir(index: int, label: str) -> str:

@@ -163,16 +163,13 @@ class SweepSpec(_Strict):
                 seen[label] = seen.get(label, 0) + 1
                 if seen[label] > 1:  # the same draw twice (a choice): kept apart, trained alike
                     label = f"{label} #{seen[label]}"
-                out.append({"label": label, "norm": norm, **{SHORT_FIELD[p]: v for p, v in config.items()}})
+                out.append({"label": label, "norm": norm, **{variant_field(p): v for p, v in config.items()}})
         return out
 
 
-SHORT_FIELD = {
-    "optimizer.lr": "lr",
-    "optimizer.momentum": "momentum",
-    "optimizer.weight_decay": "weight_decay",
-    "batch_size": "batch_size",
-}
+def variant_field(param: str) -> str:
+    """The VariantSpec field that overrides a swept parameter: its last name (optimizer.lr -> lr)."""
+    return param.rsplit(".", 1)[-1]
 
 
 def _shown(param: str, value: float | int) -> str:
