@@ -21,7 +21,7 @@ def _train(args: argparse.Namespace) -> int:
     from normscope.engine.data import DataRoot, DatasetError
     from normscope.engine.trainer import Trainer
     from normscope.presets import get_preset
-    from normscope.schemas import ExperimentSpec, Frame
+    from normscope.schemas import ExperimentSpec, Frame, LayersMessage
 
     try:
         if args.preset:
@@ -66,9 +66,7 @@ def _train(args: argparse.Namespace) -> int:
         trainer = Trainer(spec, device, on_frame=on_frame, data_root=root)
         if out:  # the lines `normscope import` reads back: the experiment, its layers, then the frames
             out.write(json.dumps({"type": "experiment", "spec": spec.model_dump()}) + "\n")
-            out.write(
-                json.dumps({"type": "layers", "layers": [li.model_dump() for li in trainer.layout()]}) + "\n"
-            )
+            out.write(LayersMessage(layers=trainer.layout()).model_dump_json() + "\n")
         status = trainer.run()
     except DatasetError as e:
         print(f"normscope train: {e}", file=sys.stderr)

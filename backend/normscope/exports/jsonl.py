@@ -5,7 +5,7 @@ import json
 from collections.abc import Iterator
 
 from normscope.exports.source import frame_texts
-from normscope.schemas import Experiment
+from normscope.schemas import Experiment, LayersMessage
 from normscope.store import Store
 
 
@@ -26,7 +26,7 @@ def experiment_line(experiment: Experiment) -> dict:
 def jsonl_chunks(store: Store, experiment: Experiment) -> Iterator[bytes]:
     eid = experiment.id
     yield _line(experiment_line(experiment))
-    yield _line({"type": "layers", "layers": [li.model_dump() for li in store.layers(eid)]})
+    yield LayersMessage(layers=store.layers(eid)).model_dump_json().encode() + b"\n"
     folds = store.folds(eid)
     if folds is not None:
         yield _line({"type": "folds", "folds": [f.model_dump() for f in folds]})

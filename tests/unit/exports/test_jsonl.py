@@ -1,5 +1,6 @@
 """The JSON-lines export reads back through `normscope import` as the same experiment."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -33,9 +34,7 @@ def test_imports_back_to_an_identical_experiment(stored: Stored, tmp_path: Path)
 
 
 def test_the_lines_are_the_ones_train_out_writes(stored: Stored):
-    kinds = [
-        line.split('"type": ')[1].split('"')[1] if '"type": ' in line else "frame" for line in lines(stored)
-    ]
+    kinds = [json.loads(line)["type"] for line in lines(stored)]
     assert kinds[:3] == ["experiment", "layers", "folds"]
     assert kinds[3:-2] == ["frame"] * len(stored.frames)
     assert kinds[-2:] == ["mark", "mark"]
