@@ -307,10 +307,11 @@ export function sweepFigure(model, style, param, parent = null) {
   const data = [];
   for (const [round, what, symbol] of rounds) {
     const byNorm = new Map();
+    const valueOf = sweepAxis(round.spec, param).of; // a round's variants inherit from its own spec
     round.spec.variants.forEach((v, i) => {
       if (round.accs[i] === null) return;
       if (!byNorm.has(v.norm)) byNorm.set(v.norm, []);
-      byNorm.get(v.norm).push({ x: sweepAxis(round.spec, param).of(v), acc: round.accs[i], label: v.label });
+      byNorm.get(v.norm).push({ x: valueOf(v), acc: round.accs[i], label: v.label });
     });
     for (const [norm, points] of byNorm) {
       points.sort((a, b) => a.x - b.x);
@@ -337,14 +338,17 @@ export function parallelFigure(model, style, parent = null) {
   const params = sweptParams(spec);
   const rows = [];
   for (const [k, round] of (parent ? [parent, roundOf(model)] : [roundOf(model)]).entries()) {
+    const valueOf = params.map((p) => sweepAxis(round.spec, p).of); // a round's variants inherit from its own spec
     round.spec.variants.forEach((v, i) => {
-      if (round.accs[i] !== null) rows.push({ v, acc: round.accs[i], norm: NORM_ORDER.indexOf(v.norm), round: k + 1, spec: round.spec });
+      if (round.accs[i] !== null) {
+        rows.push({ x: valueOf.map((of) => of(v)), acc: round.accs[i], norm: NORM_ORDER.indexOf(v.norm), round: k + 1 });
+      }
     });
   }
-  const dimensions = params.map((p) => {
+  const dimensions = params.map((p, j) => {
     const axis = sweepAxis(spec, p);
     const log = axis.type === "log";
-    return { label: log ? `log10 ${axis.title}` : axis.title, values: rows.map((r) => (log ? Math.log10(sweepAxis(r.spec, p).of(r.v)) : sweepAxis(r.spec, p).of(r.v))) };
+    return { label: log ? `log10 ${axis.title}` : axis.title, values: rows.map((r) => (log ? Math.log10(r.x[j]) : r.x[j])) };
   });
   if (parent) dimensions.unshift({ label: "round", values: rows.map((r) => r.round), tickvals: [1, 2] });
   dimensions.push({ label: "val accuracy", values: rows.map((r) => r.acc), range: [0, 1] });
