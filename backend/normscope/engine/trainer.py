@@ -1,7 +1,7 @@
 """Trainer: every variant of an experiment trained in lockstep, with frames, evaluation and live controls."""
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Literal
@@ -91,7 +91,12 @@ class Trainer:
         on_folds: FoldSink | None = None,
         data_root: DataRoot | None = None,
         channels_last: bool | None = None,
+        variants: Sequence[int] | None = None,
+        calibrate: bool = True,
     ) -> None:
+        """`variants`: the indices this trainer trains (a group of a larger experiment; all by default).
+        A group's histogram ranges must be the whole experiment's: it is built with calibrate=False, and
+        set_absmax gets every group's absmax merged."""
         self.spec = spec
         self.device = torch.device(device)
         self.on_frame = on_frame or (lambda f: None)
@@ -112,13 +117,16 @@ class Trainer:
         self.pace: float | None = spec.pace
         self.elapsed = 0.0
         self.samples = 0
-        self.runs = [self._build_run(i) for i in range(len(spec.variants))]
+        indices = range(len(spec.variants)) if variants is None else variants
+        self.runs = [self._build_run(i) for i in indices]
         n_train = len(self.dataset.y_train)
         self.samplers = {
             b: BatchSampler(n_train, b, spec.seed, self.device, self.augment)
             for b in sorted({r.batch_size for r in self.runs})
         }
-        self._layers = self._calibrate()
+        self._layers: list[LayerInfo] = []
+        if calibrate:
+            self.set_absmax(self.absmax())
 
     def _build_run(self, i: int) -> Run:
         d = self.dataset
@@ -152,9 +160,9 @@ class Trainer:
         )
 
     # setup -------------------------------------------------------------------------------------------
-    def _calibrate(self) -> list[LayerInfo]:
-        """Fix every histogram range from a forward pass on the first batch, shared by all variants (and a
-        backward pass, whose gradients are dropped, when the grad tap is on)."""
+    def absmax(self) -> dict[tuple[int, Tap], float]:
+        """Every tap's largest magnitude on the first batch, over this trainer's variants: a forward pass (and
+        a backward pass, whose gradients are dropped, when the grad tap is on)."""
         absmax: dict[tuple[int, Tap], float] = {}
         grad = self.spec.probe.grad
         for run in self.runs:
@@ -166,11 +174,15 @@ class Trainer:
                     F.cross_entropy(out, run.data[1][idx]).backward()
                     run.model.zero_grad(set_to_none=True)
                 merge_absmax(absmax, run.probe.absmax())
+        return absmax
+
+    def set_absmax(self, absmax: Mapping[tuple[int, Tap], float]) -> None:
+        """Fix every histogram range from the first batch's magnitudes, shared by all variants."""
         has_act = [b.act is not None for b in self.runs[0].probe.blocks]
         ranges = {k: tap_range(self.spec.model.activation, k[1], v, has_act[k[0]]) for k, v in absmax.items()}
         for run in self.runs:
             run.probe.set_ranges(ranges)
-        return layout(dict(enumerate(self.runs[0].probe.layer_names)), ranges, self.spec.probe.bins)
+        self._layers = layout(dict(enumerate(self.runs[0].probe.layer_names)), ranges, self.spec.probe.bins)
 
     def layout(self) -> list[LayerInfo]:
         return self._layers
@@ -215,6 +227,12 @@ class Trainer:
                 for r in self.runs:
                     if r.status == "running" and cmd.variant in (None, r.index):
                         r.set_lr(cmd.lr, self.step + 1)
+
+    def step_to(self, step: int) -> None:
+        """While paused, train up to `step` (a frame's step) and pause there: groups of one experiment that
+        paused at different steps all stop at the same frame (call it on the training thread)."""
+        if self.paused:
+            self.step_budget = max(0, min(step, self.spec.steps) - self.step)
 
     def _drain_controls(self, timeout: float) -> None:
         cmd = self.control(timeout)
