@@ -1,6 +1,7 @@
 import pytest
 
 from tests.file_server import file_server  # noqa: F401 - a fixture for every test package
+from tests.ray_cluster import ray_cluster  # noqa: F401
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,10 +1,24 @@
 """Settings from the environment (prefix NORMSCOPE_), shared by the server, the workers and the CLI."""
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+@dataclass(frozen=True)
+class ExecutorSettings:
+    """Where a worker trains an experiment's variants: all in its own process (local), or in groups of
+    variants_per_group as Ray actors, each asking the cluster for group_cpus (and group_gpus on CUDA)."""
+
+    kind: Literal["local", "ray"] = "local"
+    ray_address: str = "auto"
+    variants_per_group: int = 8
+    group_cpus: float = 1.0
+    group_gpus: float = 1.0
 
 
 class Settings(BaseSettings):
@@ -38,12 +52,28 @@ class Settings(BaseSettings):
     dataset_mirror: str | None = Field(
         None, description="A base URL used instead of the public sources: <mirror>/<dataset>/<file>."
     )
+    executor: Literal["local", "ray"] = Field(
+        "local",
+        description="local: one worker process trains every variant; ray: groups on a Ray cluster.",
+    )
+    ray_address: str = Field(
+        "auto", description="The Ray cluster: auto (the one on this machine) or host:port."
+    )
+    ray_group_variants: int = Field(8, ge=1, le=256, description="Variants a Ray actor trains in lockstep.")
+    ray_group_cpus: float = Field(1.0, gt=0, le=256, description="CPUs each group asks Ray for.")
+    ray_group_gpus: float = Field(1.0, gt=0, le=64, description="GPUs each group asks Ray for, on CUDA.")
     history_limit: int = Field(
         300,
         ge=2,
         le=100_000,
         description="Frames a joining viewer gets at once; past that, evenly spaced (REST has the rest).",
     )
+
+    @property
+    def executor_settings(self) -> ExecutorSettings:
+        return ExecutorSettings(
+            self.executor, self.ray_address, self.ray_group_variants, self.ray_group_cpus, self.ray_group_gpus
+        )
 
     @property
     def datasets_dir(self) -> Path:

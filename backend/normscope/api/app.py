@@ -45,6 +45,7 @@ def create_app(settings: Settings) -> FastAPI:
             settings.warm_spare,
             max_queued=settings.max_queued,
             data=DataRoot(settings.datasets_dir, settings.downloads, settings.dataset_mirror),
+            executor=settings.executor_settings,
         )
         manager.start(asyncio.get_running_loop())
         try:

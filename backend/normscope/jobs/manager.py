@@ -22,6 +22,8 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from normscope.catalog import FILE_DATASETS, DataRoot, unavailable
+from normscope.config import ExecutorSettings
+from normscope.groups.merge import merge_late
 from normscope.jobs.external import ExternalLink
 from normscope.jobs.worker import worker_main
 from normscope.realtime import Hub
@@ -31,6 +33,7 @@ from normscope.schemas import (
     DownloadMessage,
     Experiment,
     ExperimentSpec,
+    Frame,
     LayerInfo,
     LayersMessage,
     StatusMessage,
@@ -88,8 +91,10 @@ class JobManager:
         spare_backoff_s: float = SPARE_BACKOFF_S,
         spare_max_failures: int = SPARE_MAX_FAILURES,
         data: DataRoot | None = None,
+        executor: ExecutorSettings | None = None,
     ) -> None:
         self.store, self.hub = store, hub
+        self.executor = executor or ExecutorSettings()
         self.warm_spare = warm_spare
         self.device_setting, self.threads, self.max_running = device_setting, threads, max_running
         self.max_queued = max_queued
@@ -166,7 +171,7 @@ class JobManager:
         events_parent, events_child = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
             target=worker_main,
-            args=(jobs_child, events_child, self.threads, self.device_setting, self.data),
+            args=(jobs_child, events_child, self.threads, self.device_setting, self.data, self.executor),
             name="normscope-worker",
             daemon=True,
         )
@@ -380,6 +385,8 @@ class JobManager:
         if kind == "frame":
             _, step, prev_step, body = msg
             self.record_frame(eid, step, prev_step, body)
+        elif kind == "late":
+            self.record_late_part(eid, msg[1], msg[3])
         elif kind == "layers":
             self.record_layers(eid, [LayerInfo.model_validate(x) for x in json.loads(msg[1])])
         elif kind == "status":
@@ -398,6 +405,14 @@ class JobManager:
     def record_frame(self, eid: str, step: int, prev_step: int, body: str) -> None:
         if self.store.add_frame(eid, step, prev_step, body):
             self.hub.publish_threadsafe(eid, body, droppable=True)
+
+    def record_late_part(self, eid: str, step: int, body: str) -> None:
+        """A slow group's part of a step whose frame went out without it: merged into the stored frame, for
+        replay, exports and later viewers (the live page has drawn past that step)."""
+        stored = self.store.frames_at(eid, [step])
+        if stored:
+            frame = merge_late(Frame.model_validate_json(stored[0]), Frame.model_validate_json(body))
+            self.store.add_frame(eid, step, frame.prev_step, frame.model_dump_json())
 
     def record_layers(self, eid: str, layers: list[LayerInfo]) -> None:
         self.store.set_layers(eid, json.dumps([li.model_dump() for li in layers]))

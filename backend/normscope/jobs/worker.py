@@ -2,12 +2,14 @@
 for one experiment, trains it and exits. Talks to the server over two pipes: jobs/controls in, events out.
 
 Jobs: ("start", spec_json, device). Events: ("ready", pid, devices) or ("fatal", reason) · ("download", file,
-done, total) · ("layers", json) · ("frame", step, prev_step, json) · ("status", status, step, runs)
-· ("fold", json) · ("end", status, error).
+done, total) · ("layers", json) · ("frame", step, prev_step, json) · ("late", step, prev_step, json): a slow
+Ray group's part of a frame already sent · ("status", status, step, runs) · ("fold", json) · ("end", status,
+error). With NORMSCOPE_EXECUTOR=ray the variants train in groups on Ray actors (groups/ray_driver.py).
 The frame's JSON is encoded here, once; the server stores and fans out that text as it is. A thread drains
 the control pipe as controls arrive: the server's send never waits for a step, a dataset or a probe."""
 
 import contextlib
+import importlib.util
 import json
 import os
 import queue
@@ -15,27 +17,41 @@ import threading
 import traceback
 from dataclasses import replace
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from normscope.catalog import DataRoot
+from normscope.config import ExecutorSettings
 from normscope.schemas import ControlCommand
 
 
 def worker_main(
-    jobs: Connection, events: Connection, threads: int, device_setting: str, data: DataRoot
+    jobs: Connection,
+    events: Connection,
+    threads: int,
+    device_setting: str,
+    data: DataRoot,
+    executor: ExecutorSettings | None = None,
 ) -> None:
     import torch  # paid while the process waits as the spare, not when a lecturer presses Start
 
     from normscope.config import resolve_devices
     from normscope.engine.data import DatasetError
     from normscope.engine.trainer import Trainer
+    from normscope.groups.errors import RayUnavailable
     from normscope.schemas import ExperimentSpec, FoldResult, Frame
 
+    if TYPE_CHECKING:
+        from normscope.groups.ray_driver import RayGroups
+
     torch.set_num_threads(threads)
+    executor = executor or ExecutorSettings()
     try:
         devices = resolve_devices(device_setting)
     except RuntimeError as e:
         events.send(("fatal", str(e)))
+        return
+    if executor.kind == "ray" and importlib.util.find_spec("ray") is None:
+        events.send(("fatal", "NORMSCOPE_EXECUTOR=ray needs Ray installed: pip install 'normscope[ray]'"))
         return
     try:
         _warm_up(devices[0])
@@ -57,8 +73,8 @@ def worker_main(
         except queue.Empty:
             return None
 
-    def on_frame(frame: Frame) -> None:
-        events.send(("frame", frame.step, frame.prev_step, frame.model_dump_json()))
+    def on_frame(frame: Frame, late: bool = False) -> None:
+        events.send(("late" if late else "frame", frame.step, frame.prev_step, frame.model_dump_json()))
 
     def on_status(status: str, step: int, runs: list[str]) -> None:
         events.send(("status", status, step, list(runs)))
@@ -74,19 +90,28 @@ def worker_main(
     end: tuple[Any, ...]
     try:
         spec = ExperimentSpec.model_validate_json(spec_json)
-        trainer = Trainer(
-            spec,
-            device,
-            on_frame=on_frame,
-            on_status=on_status,
-            control=control,
-            on_folds=on_folds,
-            data_root=root,
-        )
+        trainer: Trainer | RayGroups
+        if executor.kind == "ray":
+            from normscope.groups.ray_driver import RayGroups
+
+            trainer = RayGroups(spec, device, executor, root, on_frame, on_status, control, on_folds)
+        else:
+            trainer = Trainer(
+                spec,
+                device,
+                on_frame=on_frame,
+                on_status=on_status,
+                control=control,
+                on_folds=on_folds,
+                data_root=root,
+            )
         events.send(("layers", json.dumps([layer.model_dump() for layer in trainer.layout()])))
-        end = ("end", trainer.run(), None)
+        result = trainer.run()
+        end = ("end", *result) if isinstance(result, tuple) else ("end", result, None)
     except DatasetError as e:
         end = ("end", "failed", f"dataset: {e}")
+    except RayUnavailable as e:
+        end = ("end", "failed", str(e))
     except MemoryError:
         end = ("end", "failed", "out of memory in the training worker")
     except Exception as e:  # any other failure ends this experiment, never the server
