@@ -5,6 +5,8 @@ FROM ${BASE_IMAGE}
 
 # Where pip finds torch when the base has none: the CPU wheel index keeps the CPU image small.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# Optional extras, e.g. "ray" for the image of a Ray cluster's head and workers (docker-compose's ray profile).
+ARG NORMSCOPE_EXTRAS=""
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -16,7 +18,7 @@ WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY backend ./backend
 COPY frontend ./frontend
-RUN pip install --no-cache-dir --extra-index-url "${TORCH_INDEX_URL}" -c constraints.txt . \
+RUN pip install --no-cache-dir --extra-index-url "${TORCH_INDEX_URL}" -c constraints.txt ".${NORMSCOPE_EXTRAS:+[$NORMSCOPE_EXTRAS]}" \
     && useradd --create-home --uid 10001 normscope \
     && mkdir -p /data \
     && chown normscope /data

@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/watch.py
 	$(PY) bench/follow.py
 	$(PY) bench/export.py
+	$(PY) bench/sweep.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

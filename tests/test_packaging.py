@@ -23,15 +23,18 @@ def test_dockerfile_passes_hadolint():
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-@pytest.mark.parametrize("profile", [[], ["--profile", "gpu"]])
+@pytest.mark.parametrize("profile", [[], ["--profile", "gpu"], ["--profile", "ray"]])
 def test_compose_file_is_valid_with_volume_healthcheck_and_gpu_option(profile):
     r = subprocess.run(
         [_tool("docker-compose"), *profile, "config"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert r.returncode == 0, r.stderr
     assert "normscope-data" in r.stdout and "/api/health" in r.stdout
-    if profile:
+    if "gpu" in profile:
         assert "capabilities" in r.stdout and "gpu" in r.stdout
+    if "ray" in profile:  # the server's container is the head; a worker joins it by its service name
+        assert "NORMSCOPE_EXECUTOR: ray" in r.stdout and "--address=normscope-ray:6379" in r.stdout
+        assert "ray start --head" in r.stdout and "NORMSCOPE_EXTRAS: ray" in r.stdout
 
 
 def test_ci_calls_the_readme_test_command():

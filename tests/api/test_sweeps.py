@@ -1,6 +1,8 @@
 """Sweeps over HTTP: a sweep launches as its variants, and refine starts the next round around the best."""
 
 import math
+from collections.abc import Callable
+from types import ModuleType
 
 from tests.api.conftest import Server, tiny_spec, wait_status
 
@@ -47,3 +49,32 @@ def test_refine_needs_a_sweep(server: Server):
         wait_status(c, eid, {"done"})
         r = c.post(f"/api/experiments/{eid}/refine")
         assert r.status_code == 409 and f"refine needs a finished sweep; {eid} has no sweep" in r.text
+
+
+def test_a_server_on_ray_trains_a_sweep_in_groups_and_says_why_when_ray_is_not_there(
+    own_server: Callable[..., Server], ray_cluster: ModuleType
+):
+    address = ray_cluster.get_runtime_context().gcs_address  # the session's cluster, joined as a cluster
+    server = own_server(
+        NORMSCOPE_EXECUTOR="ray",
+        NORMSCOPE_RAY_ADDRESS=address,
+        NORMSCOPE_RAY_GROUP_VARIANTS="4",
+        NORMSCOPE_RAY_GROUP_CPUS="0.5",
+    )
+    spec = {k: v for k, v in tiny_spec(name="on ray", steps=40).items() if k != "variants"}
+    with server.client() as c:
+        eid = c.post("/api/experiments", json={**spec, "sweep": {**SWEEP, "n": 4}}).json()["id"]
+        done = wait_status(c, eid, {"done", "failed"}, timeout=120)
+        assert done["status"] == "done" and done["error"] is None, done["error"]
+        assert [r["status"] for r in done["runs"]] == ["done"] * 8
+        frames = c.get(f"/api/experiments/{eid}/frames").json()
+        assert [f["step"] for f in frames] == [10, 20, 30, 40]
+        assert all([r["index"] for r in f["runs"]] == list(range(8)) for f in frames)
+        folds = c.get(f"/api/experiments/{eid}/fold").json()  # each group folds its own BN runs
+        assert [f["index"] for f in folds] == [1, 3, 5, 7]
+    nowhere = own_server(NORMSCOPE_EXECUTOR="ray", NORMSCOPE_RAY_ADDRESS="127.0.0.1:9")
+    with nowhere.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=20)).json()["id"]
+        failed = wait_status(c, eid, {"done", "failed"})
+        assert failed["status"] == "failed"
+        assert "no Ray cluster answers at NORMSCOPE_RAY_ADDRESS='127.0.0.1:9'" in failed["error"]
