@@ -9,7 +9,7 @@ import pytest
 
 from normscope.jobs.manager import JobManager
 from normscope.realtime import Hub
-from normscope.schemas import TERMINAL, ExperimentSpec
+from normscope.schemas import TERMINAL, ExperimentSpec, Frame, RunFrame
 from normscope.store import Store
 
 TINY = {"model": {"hidden": [8]}, "steps": 5, "variants": [{"label": "plain"}]}
@@ -83,3 +83,22 @@ def _no_leftover_workers():
 
     for child in multiprocessing.active_children():
         child.kill()
+
+
+def test_a_slow_groups_late_part_is_merged_into_the_stored_frame_and_not_published(tmp_path: Path):
+    store = Store(tmp_path / "db.sqlite3")
+    hub = Hub()
+    manager = JobManager(store, hub, "cpu", threads=1, max_running=1, warm_spare=False)
+    eid = store.create(
+        "e1", ExperimentSpec.model_validate({**TINY, "variants": [{"label": "a"}, {"label": "b"}]})
+    ).id
+    run = {"status": "running", "train_acc": 0.5, "layers": []}
+    sent = Frame(step=10, prev_step=0, runs=[RunFrame(index=0, loss=[1.0], **run)])
+    store.add_frame(eid, 10, 0, sent.model_dump_json())
+    # the hub is not bound to a loop: a publish would raise, so this also checks nothing goes out live
+    manager.record_late_part(
+        eid, 10, Frame(step=10, prev_step=0, runs=[RunFrame(index=1, loss=[2.0], **run)]).model_dump_json()
+    )
+    stored = Frame.model_validate_json(store.frames(eid)[0])
+    assert [(r.index, r.loss) for r in stored.runs] == [(0, [1.0]), (1, [2.0])] and stored.prev_step == 0
+    store.close()
