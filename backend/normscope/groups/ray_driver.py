@@ -9,6 +9,7 @@ import queue
 import socket
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from normscope.catalog import DataRoot
@@ -88,8 +89,10 @@ class RayGroups:
         threads = max(1, math.floor(settings.group_cpus))
         # inside an actor given a GPU, Ray makes it the only one visible: cuda:N becomes cuda
         actor_device = "cuda" if gpus else device
+        # the progress callback writes to this worker's pipe: meaningless in another process, so it stays here
+        where = replace(data, on_progress=None)
         self.actors = [
-            member.remote(spec.model_dump_json(), g, actor_device, threads, data) for g in self.groups
+            member.remote(spec.model_dump_json(), g, actor_device, threads, where) for g in self.groups
         ]
         self.pids: list[int] = []
         self.statuses: list[str] = ["running"] * len(spec.variants)
