@@ -123,10 +123,11 @@ class RayGroups:
     def layout(self) -> list[LayerInfo]:
         """Calibrates every group on the whole experiment's magnitudes; the layers every frame is drawn on."""
         self.pids = self.ray.get([a.pid.remote() for a in self.actors])
+        from normscope.engine.probe import merge_absmax  # torch: the worker has it imported already
+
         absmax: dict = {}
         for found in self.ray.get([a.absmax.remote() for a in self.actors]):
-            for k, v in found.items():
-                absmax[k] = max(absmax.get(k, 0.0), v)
+            merge_absmax(absmax, found)
         return self.ray.get([a.set_absmax.remote(absmax) for a in self.actors])[0]
 
     def run(self) -> tuple[str, str | None]:
