@@ -1,9 +1,10 @@
 import json
 import time
+from collections.abc import Callable
 
 from websockets.sync.client import ClientConnection, connect
 
-from tests.api.conftest import Server, tiny_spec
+from tests.api.conftest import Server, tiny_spec, wait_status
 
 EVERY = 10
 
@@ -123,3 +124,23 @@ def test_set_lr_is_refused_for_a_watched_loop(server: Server):
         r = c.post(f"/api/experiments/{eid}/control", json={"action": "set_lr", "lr": 0.1})
         assert r.status_code == 409 and "watched loop" in r.text
         c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})
+
+
+def test_a_late_joiners_thinned_history_keeps_every_frame_with_a_learning_rate_change(
+    own_server: Callable[..., Server],
+):
+    server = own_server(NORMSCOPE_HISTORY_LIMIT="3")
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=300, pace=100)).json()["id"]
+        with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
+            _until(ws, lambda m: m["type"] == "frame" and m["step"] >= 50)
+            c.post(f"/api/experiments/{eid}/control", json={"action": "set_lr", "variant": 0, "lr": 0.02})
+            changed = _until(ws, lambda m: m["type"] == "frame" and m["runs"][0]["lr_changes"])
+        wait_status(c, eid, {"done"})
+    with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+        expected = sorted({10, 150, 300, changed["step"]})  # 3 evenly spaced, and the change
+        history = [json.loads(ws.recv(timeout=10)) for _ in expected]
+    assert [f["step"] for f in history] == expected
+    kept = next(f for f in history if f["step"] == changed["step"])
+    assert kept["runs"][0]["lr_changes"] == changed["runs"][0]["lr_changes"]

@@ -114,6 +114,9 @@ def _disconnected(ws: WebSocket, error: BaseException) -> bool:
 async def _send_history(ws: WebSocket, store: Store, experiment_id: str, limit: int) -> int:
     steps = await asyncio.to_thread(store.frame_steps, experiment_id)
     picked = downsample(steps, limit)
+    if len(picked) < len(steps):  # thinned: the frames that mark a learning-rate change stay in it
+        kept = await asyncio.to_thread(store.kept_steps, experiment_id)
+        picked = sorted(set(picked).union(kept[-limit:]))
     bodies = await asyncio.to_thread(store.frames_at, experiment_id, picked)
     for body in bodies:
         await ws.send_text(body)

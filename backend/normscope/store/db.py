@@ -68,7 +68,15 @@ CREATE TABLE IF NOT EXISTS frames (
     body TEXT NOT NULL,
     PRIMARY KEY (experiment_id, step)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kept_frames (
+    experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
+    step INTEGER NOT NULL,
+    PRIMARY KEY (experiment_id, step)
+) WITHOUT ROWID;
 """
+# a frame that carries a learning-rate change, as compact JSON says it: such frames are kept in every
+# joining viewer's history however it is thinned, so the page marks every change (read without decoding)
+LR_CHANGE_MARK = '"lr_changes":[{'
 
 
 class StoreFull(Exception):
@@ -334,6 +342,11 @@ class Store:
                 "INSERT OR REPLACE INTO frames (experiment_id, step, prev_step, body) VALUES (?, ?, ?, ?)",
                 (experiment_id, step, prev_step, body),
             )
+            if LR_CHANGE_MARK in body:
+                db.execute(
+                    "INSERT OR IGNORE INTO kept_frames (experiment_id, step) VALUES (?, ?)",
+                    (experiment_id, step),
+                )
         return True
 
     def frames(self, experiment_id: str, since: int = -1, limit: int = 1000) -> list[str]:
@@ -349,6 +362,14 @@ class Store:
         with self._lock:
             rows = self._db.execute(
                 "SELECT step FROM frames WHERE experiment_id = ? ORDER BY step", (experiment_id,)
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def kept_steps(self, experiment_id: str) -> list[int]:
+        """Steps of the frames a thinned history must still hold: those with a learning-rate change."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT step FROM kept_frames WHERE experiment_id = ? ORDER BY step", (experiment_id,)
             ).fetchall()
         return [r[0] for r in rows]
 
