@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from normscope.schemas import (
     TERMINAL,
@@ -359,17 +360,16 @@ class Store:
         return [r[0] for r in rows]
 
     def frame_steps(self, experiment_id: str) -> list[int]:
-        with self._lock:
-            rows = self._db.execute(
-                "SELECT step FROM frames WHERE experiment_id = ? ORDER BY step", (experiment_id,)
-            ).fetchall()
-        return [r[0] for r in rows]
+        return self._steps("frames", experiment_id)
 
     def kept_steps(self, experiment_id: str) -> list[int]:
         """Steps of the frames a thinned history must still hold: those with a learning-rate change."""
+        return self._steps("kept_frames", experiment_id)
+
+    def _steps(self, table: Literal["frames", "kept_frames"], experiment_id: str) -> list[int]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT step FROM kept_frames WHERE experiment_id = ? ORDER BY step", (experiment_id,)
+                f"SELECT step FROM {table} WHERE experiment_id = ? ORDER BY step", (experiment_id,)
             ).fetchall()
         return [r[0] for r in rows]
 
