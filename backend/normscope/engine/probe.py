@@ -200,10 +200,14 @@ class Probe:
                 if tap != "grad":  # the grad tap comes from the preact hook's tensor hook
                     self._handles.append(modules[tap].register_forward_hook(self._hook(i, tap)))
 
-    def detach(self) -> None:
+    def unhook(self) -> None:
+        """The module hooks removed, what they captured kept (a hooked module's call costs ~5 µs more)."""
         for h in self._handles:
             h.remove()
         self._handles.clear()
+
+    def detach(self) -> None:
+        self.unhook()
         self._captured.clear()
         self._norm_inputs.clear()
         self.armed = False

@@ -247,8 +247,8 @@ class Trainer:
         self.on_status("running", 0, self._statuses())
         next_at = time.monotonic()
         with ExitStack() as stack:
-            for r in self.runs:
-                stack.enter_context(r.probe.attached())
+            for r in self.runs:  # hooks are added for each sampled forward; none outlives the run
+                stack.callback(r.probe.detach)
             while self.step < spec.steps and any(r.status == "running" for r in self.runs):
                 self._drain_controls(0.0)
                 if self.status == "cancelled":
@@ -304,10 +304,13 @@ class Trainer:
         else:
             x, y = run.data[0][batch], run.data[1][batch]
         if sampled:
+            run.probe.attach()
             run.probe.arm()
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
             out = run.model(x)
             loss = F.cross_entropy(out, y)
+        if sampled:  # hooked only for the sampled forward: unsampled steps call no Python hook at all
+            run.probe.unhook()
         run.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if sampled:

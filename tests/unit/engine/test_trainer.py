@@ -36,6 +36,19 @@ def _hooks(trainer: Trainer) -> int:
     return sum(len(m._forward_hooks) for r in trainer.runs for m in r.model.modules())
 
 
+def test_only_the_sampled_forwards_are_hooked():
+    t = Trainer(_tiny(steps=25))
+    hooked: dict[int, int] = {}  # probe hooks in place as each step's training forward starts
+
+    def record(module: torch.nn.Module, args: tuple) -> None:
+        hooked.setdefault(t.step, _hooks(t))
+
+    t.runs[0].model.register_forward_pre_hook(record)
+    t.run()
+    assert [step for step, n in hooked.items() if n] == [10, 20, 25] and len(hooked) == 25
+    assert _hooks(t) == 0
+
+
 def test_frames_chain_cover_every_step_and_end_on_the_last():
     t, frames = _collect(_tiny(steps=55))
     assert [f.step for f in frames] == [10, 20, 30, 40, 50, 55]
