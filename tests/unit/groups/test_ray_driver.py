@@ -19,7 +19,7 @@ from normscope.engine.trainer import Trainer
 from normscope.groups.errors import RayUnavailable
 from normscope.groups.merge import merge_late
 from normscope.groups.ray_driver import RayGroups
-from normscope.schemas import ControlCommand, ExperimentSpec, Frame
+from normscope.schemas import ControlCommand, ExperimentSpec, FoldResult, Frame, LayerInfo
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -55,6 +55,8 @@ class Session:
     frames: dict[int, Frame] = field(default_factory=dict)
     live: list[Frame] = field(default_factory=list)
     statuses: list[tuple[str, int, list[str]]] = field(default_factory=list)
+    folds: list[FoldResult] = field(default_factory=list)
+    layout: list[LayerInfo] = field(default_factory=list)
     result: tuple[str, str | None] | None = None
 
     def send(self, **command: object) -> None:
@@ -84,10 +86,17 @@ def start(spec: ExperimentSpec) -> Session:
             return None
 
     groups = RayGroups(
-        spec, "cpu", SETTINGS, DataRoot(), on_frame, lambda *a: s.statuses.append(a), control, lambda f: None
+        spec,
+        "cpu",
+        SETTINGS,
+        DataRoot(),
+        on_frame,
+        lambda *a: s.statuses.append(a),
+        control,
+        lambda f: s.folds.extend(f),
     )
     s = Session(groups)
-    groups.layout()
+    s.layout = groups.layout()
 
     def run() -> None:
         s.result = groups.run()
@@ -111,23 +120,15 @@ def test_four_groups_give_exactly_the_frames_of_one_process(ray_cluster: ModuleT
         trainer.run()
     finally:
         torch.set_num_threads(threads)
-    folds: list = []
-    groups = RayGroups(
-        spec, "cpu", SETTINGS, DataRoot(), lambda f, late: None, lambda *a: None, lambda t: None
-    )
-    frames: dict[int, Frame] = {}
-
-    def on_frame(frame: Frame, late: bool) -> None:
-        frames[frame.step] = merge_late(frames[frame.step], frame) if late else frame
-
-    groups.on_frame, groups.on_folds = on_frame, folds.extend
-    assert groups.layout() == trainer.layout()
-    assert len(set(groups.pids)) == 4
-    assert groups.run() == ("done", None)
-    assert sorted(frames) == [f.step for f in local]
+    s = start(spec)
+    assert s.layout == trainer.layout()
+    assert len(set(s.groups.pids)) == 4
+    s.wait(lambda: s.result is not None)
+    assert s.result == ("done", None)
+    assert sorted(s.frames) == [f.step for f in local]
     for f in local:  # bit for bit at the same thread count; across thread counts within float32 rounding
-        assert timeless(frames[f.step]) == timeless(f), f"step {f.step}"
-    assert folds == local_folds and groups.statuses == ["done"] * 16
+        assert timeless(s.frames[f.step]) == timeless(f), f"step {f.step}"
+    assert s.folds == local_folds and s.groups.statuses == ["done"] * 16
 
 
 def test_a_killed_ray_worker_fails_only_its_group_with_the_reason(ray_cluster: ModuleType) -> None:
