@@ -114,9 +114,9 @@ async def refine_experiment(
     accs: list[float | None] = [None] * len(parent.spec.variants)
     for run in last.runs:
         accs[run.index] = run.val.acc if run.val else None
-    base = re.sub(r" · round \d+$", "", parent.spec.name)
-    rounds = re.search(r" · round (\d+)$", parent.spec.name)
-    name = f"{base[:100]} · round {int(rounds.group(1)) + 1 if rounds else 2}"
+    earlier = re.fullmatch(r"(.*) · round (\d+)", parent.spec.name)
+    base, n = (earlier.group(1), int(earlier.group(2)) + 1) if earlier else (parent.spec.name, 2)
+    name = f"{base[:100]} · round {n}"
     fields = parent.spec.model_dump(exclude={"variants", "sweep"})
     next_round = refined(sweep, accs, experiment_id, ask or RefineRequest())
     spec = ExperimentSpec.model_validate({**fields, "name": name, "sweep": next_round.model_dump()})
