@@ -38,6 +38,9 @@ def timed_steps(spec: ExperimentSpec, device: str, landscape_every: int, steps: 
             kind = t.advance()
             _sync(device)
             times[kind].append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        t.flush()  # the frames still being built off the training thread count in the totals
+        times["flush"] = [time.perf_counter() - t0]
     return times
 
 

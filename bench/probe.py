@@ -11,7 +11,6 @@ import json
 import statistics
 import tempfile
 import time
-from contextlib import ExitStack
 
 import torch
 import torch.nn.functional as F
@@ -152,7 +151,10 @@ def step_ratios(
 
 
 def conv_sample_cost(steps: int, rounds: int, device: str, width: int) -> dict:
-    """A CIFAR-sized VGG-11 plain/BN pair at batch 128: what one sample costs, in training steps."""
+    """A CIFAR-sized VGG-11 plain/BN pair at batch 128: what one sample costs, in training steps. Windows of
+    `steps` steps sampled every other step against the same window with no sample, frames flushed at the
+    end: the sample's whole cost (its hand-over on the training thread, and the frames thread's work
+    competing for the cores). The training thread's own share is reported beside it."""
     spec = ExperimentSpec.model_validate(
         {
             "name": "VGG-11 pair",
@@ -163,26 +165,32 @@ def conv_sample_cost(steps: int, rounds: int, device: str, width: int) -> dict:
             "variants": [{"label": "plain"}, {"label": "BN", "norm": "batch"}],
         }
     )
-    spec.steps, spec.probe.every, spec.probe.eval_every = 20_000, 2, 100_000  # every other step: a sample
-    t = Trainer(spec, device, dataset=cifar_shaped())
-    unsampled, sampled = [], []
-    with ExitStack() as stack:
-        for r in t.runs:
-            stack.enter_context(r.probe.attached())
-        t.advance(), t.advance()  # warm-up, and the probe's plan
-        for _ in range(steps * rounds):
-            for times in (unsampled, sampled):
-                _sync(device)
-                t0 = time.perf_counter()
-                t.advance()
-                _sync(device)
-                times.append(time.perf_counter() - t0)
-    u, s = statistics.median(unsampled), statistics.median(sampled)
+    spec.steps, spec.probe.eval_every = 100_000, 100_000
+    data = cifar_shaped()
+    windows: dict[int, list[float]] = {2: [], spec.steps: []}
+    handovers: list[float] = []
+    for _ in range(rounds):
+        for every, times in windows.items():
+            spec.probe.every = every
+            t = Trainer(spec, device, dataset=data)
+            t.advance(), t.advance(), t.flush()  # warm-up, and the probe's plan
+            _sync(device)
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                s0 = time.perf_counter()
+                if t.advance() == "sampled":
+                    handovers.append(time.perf_counter() - s0)
+            t.flush()
+            _sync(device)
+            times.append((time.perf_counter() - t0) / steps)
+    u, s = statistics.median(windows[spec.steps]), statistics.median(windows[2])
+    per_sample = 2 * (s - u) / u  # one sample every 2 steps
     return {
         "model": f"VGG-11 width {width} pair, batch 128, 32x32x3",
         "step_ms": round(u * 1e3, 2),
-        "sample_steps": round((s - u) / u, 3),
-        "meets": (s - u) / u <= TARGETS["conv_sample_steps"],
+        "sample_steps": round(per_sample, 3),
+        "sampled_step_on_training_thread_steps": round(statistics.median(handovers) / u, 3),
+        "meets": per_sample <= TARGETS["conv_sample_steps"],
     }
 
 
@@ -263,7 +271,7 @@ def main() -> None:
     p.add_argument(
         "--conv-width", type=int, default=64, help="VGG-11's first-stage channels (64: the real one)"
     )
-    p.add_argument("--conv-steps", type=int, default=3)
+    p.add_argument("--conv-steps", type=int, default=8, help="steps per window of the VGG-11 case")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     wide = random_784()
@@ -287,7 +295,7 @@ def main() -> None:
                 r["every10_ratio"] < r["wandb10_ratio"] and r["every1_ratio"] < r["wandb1_ratio"]
             )
         result[name] = r
-    result["vgg11_pair_b128"] = conv_sample_cost(args.conv_steps, 3, args.device, args.conv_width)
+    result["vgg11_pair_b128"] = conv_sample_cost(args.conv_steps, args.rounds, args.device, args.conv_width)
     result["resnet56_pair_b128"] = resnet56_frame_bytes(args.device)
     print(json.dumps(result))
 

@@ -109,16 +109,18 @@ class LandscapeProbe:
     def packed_size(self) -> int:
         return 2 + 2 * len(self.etas) + 2 * (len(self.weight_index) - 1)
 
-    def unpack(self, v: np.ndarray) -> Landscape:
-        n = len(self.etas)
+    def unpack(self, v: np.ndarray, etas: Sequence[float] | None = None) -> Landscape:
+        """`etas`: the step sizes when it was packed (the learning rate may have changed since)."""
+        etas = list(self.etas if etas is None else etas)
+        n = len(etas)
         grad_norm = v[1]
         changes = v[2 + n : 2 + 2 * n]
         with np.errstate(divide="ignore", invalid="ignore"):
-            ratios = changes / (np.asarray(self.etas) * grad_norm)
+            ratios = changes / (np.asarray(etas) * grad_norm)
         beta = float(np.max(ratios)) if np.all(np.isfinite(ratios)) else float("nan")
         pairs = v[2 + 2 * n :].reshape(-1, 2)
         return Landscape(
-            etas=self.etas,
+            etas=etas,
             loss=finite(v[0]),
             loss_at=[finite(x) for x in v[2 : 2 + n]],
             grad_norm=finite(grad_norm),

@@ -1,8 +1,9 @@
 """Probe: per-layer statistics of one model, computed on its device and packed into one vector per sample.
 
-Forward hooks keep references to the tap outputs only on sampled ("armed") steps; the statistics are
-computed afterwards in a few batched ops (taps of equal size share one sort and one bincount), so a sample
-costs one host copy for the whole run and an unsampled step costs a flag check per hook.
+Forward hooks keep references to the tap outputs only on sampled ("armed") steps; take() copies what the
+next steps would change, and the statistics are computed afterwards, on another thread if the caller likes,
+in a few batched ops (taps of equal size share one sort and one bincount, across every run a Packer joins),
+so a sample costs one host copy for the whole experiment and an unsampled step no probe work at all.
 """
 
 import math
@@ -92,6 +93,18 @@ def layout(
         edges = {t: np.linspace(*ranges[(key, t)], bins + 1).tolist() for t in taps}
         out.append(LayerInfo(name=name, taps=taps, edges=edges))
     return out
+
+
+@dataclass
+class Taken:
+    """One sampled step as the probe saw it. The tap tensors are held by reference (no later step writes
+    them); what later steps change is computed or copied now: weight and gradient norms, update ratios, and
+    BN's running statistics and affine parameters."""
+
+    captured: dict[tuple[int, Tap], torch.Tensor]
+    norm_inputs: dict[int, torch.Tensor]
+    scalars: torch.Tensor
+    bn_params: list[torch.Tensor]
 
 
 @dataclass
@@ -260,15 +273,14 @@ class Probe:
         """Before the optimizer step of a sampled step: the update/weight ratio needs the old weights."""
         self._w_before = [b.linear.weight.detach().clone() for b in self.blocks]
 
-    def _plan(self) -> list[_Group]:
+    def _plan(self, captured: Mapping[tuple[int, Tap], torch.Tensor]) -> list[_Group]:
         """Rows grouped by element count (fixed for a run), so each group is one 2-D tensor; taps past K
         elements get their quantile subsample's positions here, once."""
         by_size: dict[tuple[int, ActKind], list[_Row]] = {}
         for r in self._rows:
-            key = (self._captured[(r.layer, r.tap)].numel(), self.kinds[r.layer])
+            key = (captured[(r.layer, r.tap)].numel(), self.kinds[r.layer])
             by_size.setdefault(key, []).append(r)
-        device = next(iter(self._captured.values())).device
-        gen = torch.Generator().manual_seed(self.seed)
+        device = next(iter(captured.values())).device
         groups = []
         for (n, kind), rows in by_size.items():
             edges = np.stack([np.linspace(*self._edges[(r.layer, r.tap)], self.bins + 1) for r in rows])
@@ -279,6 +291,8 @@ class Probe:
             bounds = np.array([SATURATION_BOUNDS[kind]] * len(rows))
             sample = None
             if n > self.exact_up_to:  # i.i.d. positions: the DKW bound below holds for any tensor
+                # drawn from (seed, n) alone: every run of an experiment has the same, so packs can be joined
+                gen = torch.Generator().manual_seed(self.seed * 1_000_003 + n)
                 sample = torch.randint(0, n, (self.exact_up_to,), generator=gen).sort().values.to(device)
             k = n if sample is None else self.exact_up_to
             pos = torch.tensor(INNER_QUANTILES, dtype=torch.float64) * (k - 1)
@@ -302,29 +316,44 @@ class Probe:
         """Whether the armed forward reached every tap (a user's loop may skip a branch on some steps)."""
         return all((r.layer, r.tap) in self._captured for r in self._rows)
 
-    def pack(self) -> torch.Tensor:
-        """All statistics of the armed step as one float64 vector on the model's device (no host sync).
+    def take(self) -> Taken:
+        """The armed step's part that cannot wait (call it before the next optimizer step); pack(taken) may
+        then run on another thread while training goes on."""
+        bns = [self.blocks[i].norm for i in self._bn_layers()]
+        params = [  # copied: the next steps update them in place
+            torch.stack([bn.running_mean, bn.running_var, bn.weight.detach(), bn.bias.detach()]).double()
+            for bn in bns
+        ]
+        taken = Taken(dict(self._captured), dict(self._norm_inputs), self._layer_scalars(), params)
+        self.armed = False
+        return taken
+
+    def pack(self, taken: Taken | None = None) -> torch.Tensor:
+        """All statistics of the armed step (or of what take() kept of it) as one float64 vector on the
+        model's device (no host sync).
 
         Per group of equal-size taps, the same numbers either way: bucket counts on the fixed edges (under,
         each bin, at or over the top), the count equal to the top edge, sums for mean and std, the
         saturation count, min, the quantiles' neighbours, max. Taps of at most K elements are sorted (cheap
         at that size, and exact quantiles); larger ones are binned in O(n) by arithmetic, corrected to
         numpy's float64 edges, with quantiles from their fixed sample. unpack() finishes on the host."""
-        if self._groups is None:
-            self._groups = self._plan()
-        parts = []
-        for g in self._groups:
-            x = torch.stack([self._captured[(r.layer, r.tap)].reshape(-1) for r in g.rows]).float()
-            if g.sample is None:
-                parts.extend(self._sorted_stats(g, x))
-            elif x.device.type == "cpu":
-                parts.extend(self._binned_stats_numpy(g, x))
-            else:
-                parts.extend(self._binned_stats(g, x))
-        parts.append(self._layer_scalars())
-        parts.extend(self._bn_vectors(i) for i in self._bn_layers())
-        self.armed = False
+        (packed,) = Packer([self]).pack([self.take() if taken is None else taken])
+        return packed
+
+    def _group_stats(self, g: _Group, x: torch.Tensor) -> torch.Tensor:
+        """A group's rows packed: buckets (rows × bins + 2), moments (4 × rows), then ends (rows × ...)."""
+        if g.sample is None:
+            parts = self._sorted_stats(g, x)
+        elif x.device.type == "cpu":
+            parts = self._binned_stats_numpy(g, x)
+        else:
+            parts = self._binned_stats(g, x)
         return torch.cat(parts)
+
+    def _tail(self, t: Taken) -> list[torch.Tensor]:
+        """What follows the groups in a pack: the layer scalars, then each BN layer's vectors."""
+        bns = zip(self._bn_layers(), t.bn_params, strict=True)
+        return [t.scalars, *(_bn_vectors(t.norm_inputs[i], p) for i, p in bns)]
 
     def _sorted_stats(self, g: _Group, x: torch.Tensor) -> list[torch.Tensor]:
         """A small group: sort each row, then find the edges and saturation bounds in it."""
@@ -416,15 +445,6 @@ class Probe:
             if isinstance(b.norm, BatchNorm) and b.norm.affine and b.norm.track_running_stats
         ]
 
-    def _bn_vectors(self, i: int) -> torch.Tensor:
-        """Per channel: batch mean, mean of squares, running mean/var, gamma, beta; summarized on the host."""
-        bn = self.blocks[i].norm
-        x = self._norm_inputs[i]
-        dims = [0, *range(2, x.dim())]  # per channel: over the batch and, for convs, the pixels
-        x = x.float()  # under bf16 autocast the input is bf16: its sums are not precise enough
-        vecs = [x.mean(dim=dims), (x * x).mean(dim=dims), bn.running_mean, bn.running_var, bn.weight, bn.bias]
-        return torch.stack([v.detach() for v in vecs]).double().reshape(-1)
-
     def packed_size(self) -> int:
         assert self._groups is not None, "pack() before packed_size()"
         per_row = (self.bins + 2) + 4 + 2 + 2 * len(INNER_QUANTILES)
@@ -496,6 +516,81 @@ def _float32_below(x: float) -> np.float32:
     """The largest float32 at or below x: for a float32 value v, v > x exactly when v > this."""
     f = np.float32(x)
     return f if float(f) <= x else np.nextafter(f, np.float32(-np.inf))
+
+
+class Packer:
+    """Several probes' samples packed at once: each set of equal-size taps of one activation kind, across
+    every probe, is one group (one sort or one binning for all the runs of an experiment instead of one per
+    run: a sweep's cost per sample grows with its tensors, not with its count of small ops). Each probe
+    still gets its own pack, exactly what it would have packed alone, for its own unpack()."""
+
+    def __init__(self, probes: Sequence[Probe]) -> None:
+        self.probes = list(probes)
+        self._joint: list[tuple[_Group, list[tuple[int, _Group, int]]]] | None = None
+
+    def _plan(self, takens: Sequence[Taken]) -> list[tuple[_Group, list[tuple[int, _Group, int]]]]:
+        """Per joint group: the group over every probe's rows, and (probe, its own group, first row)."""
+        by_key: dict[tuple[int, ActKind], list[tuple[int, _Group]]] = {}
+        for j, (probe, t) in enumerate(zip(self.probes, takens, strict=True)):
+            if probe._groups is None:
+                probe._groups = probe._plan(t.captured)
+            for g in probe._groups:
+                by_key.setdefault((g.n, g.kind), []).append((j, g))
+        bins = self.probes[0].bins
+        joint = []
+        for members in by_key.values():
+            first = members[0][1]
+            rows = [r for _, g in members for r in g.rows]
+            starts = np.cumsum([0] + [len(g.rows) for _, g in members[:-1]]).tolist()
+            group = _Group(
+                rows=rows,
+                n=first.n,
+                kind=first.kind,
+                marks=torch.cat([g.marks for _, g in members]),
+                linear=torch.cat([g.linear for _, g in members]),
+                offsets=(torch.arange(len(rows)) * (bins + 2)).view(-1, 1).to(first.offsets.device),
+                sample=first.sample,  # the same in every probe: drawn from (seed, n)
+                q_idx=first.q_idx,
+                q_frac=first.q_frac,
+            )
+            joint.append((group, [(j, g, s) for (j, g), s in zip(members, starts, strict=True)]))
+        return joint
+
+    def pack(self, takens: Sequence[Taken]) -> list[torch.Tensor]:
+        if self._joint is None:
+            self._joint = self._plan(takens)
+        probe0, bins = self.probes[0], self.probes[0].bins
+        slices: list[dict[int, torch.Tensor]] = [{} for _ in self.probes]  # probe -> id(its group) -> part
+        for group, members in self._joint:
+            x = torch.stack(
+                [takens[j].captured[(r.layer, r.tap)].reshape(-1) for j, g, _ in members for r in g.rows]
+            ).float()
+            flat = probe0._group_stats(group, x)
+            n_rows = len(group.rows)
+            buckets = flat[: n_rows * (bins + 2)].view(n_rows, bins + 2)
+            moments = flat[n_rows * (bins + 2) : n_rows * (bins + 6)].view(4, n_rows)
+            ends = flat[n_rows * (bins + 6) :].view(n_rows, -1)
+            if len(members) == 1:  # a probe alone: its part is the whole
+                slices[members[0][0]][id(members[0][1])] = flat
+                continue
+            for j, g, s in members:
+                e = s + len(g.rows)
+                part = [buckets[s:e].reshape(-1), moments[:, s:e].reshape(-1), ends[s:e].reshape(-1)]
+                slices[j][id(g)] = torch.cat(part)
+        out = []
+        for j, (probe, t) in enumerate(zip(self.probes, takens, strict=True)):
+            assert probe._groups is not None
+            out.append(torch.cat([slices[j][id(g)] for g in probe._groups] + probe._tail(t)))
+        return out
+
+
+def _bn_vectors(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
+    """Per channel: batch mean, mean of squares, then the running mean/var, gamma, beta that take() copied;
+    summarized on the host."""
+    dims = [0, *range(2, x.dim())]  # per channel: over the batch and, for convs, the pixels
+    x = x.float()  # under bf16 autocast the input is bf16: its sums are not precise enough
+    moments = torch.stack([x.mean(dim=dims), (x * x).mean(dim=dims)]).double()
+    return torch.cat([moments, params]).reshape(-1)
 
 
 def _count(buckets: torch.Tensor, size: int) -> torch.Tensor:

@@ -2,8 +2,9 @@
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from contextlib import ExitStack
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Literal
 
 import numpy as np
@@ -16,7 +17,8 @@ from normscope.engine.evaluate import batch_dependence, evaluate, frozen_bn_stat
 from normscope.engine.fold import fold_report
 from normscope.engine.landscape import LandscapeProbe
 from normscope.engine.models import ProbedNet, build_model
-from normscope.engine.probe import Probe, finite, layout, merge_absmax, tap_range
+from normscope.engine.offload import Offload
+from normscope.engine.probe import Packer, Probe, Taken, finite, layout, merge_absmax, tap_range
 from normscope.schemas import (
     BatchDependence,
     ControlCommand,
@@ -72,6 +74,20 @@ class Run:
         self.lr_changes.append(LrChange(step=from_step, lr=lr))
 
 
+@dataclass
+class RunSample:
+    """One run's part of a sampled step, handed to the frames thread: the probe's take, and the rest of the
+    run's numbers still on the device (losses, train accuracy, evaluation, landscape) in one vector."""
+
+    run: Run
+    taken: Taken
+    tail: torch.Tensor
+    losses: int
+    lr: float
+    lr_changes: list[LrChange]
+    etas: list[float] | None  # the landscape's step sizes when it was probed
+
+
 def make_optimizer(spec: ExperimentSpec, i: int, model: nn.Module) -> torch.optim.Optimizer:
     lr, wd = spec.variant_lr(i), spec.variant_weight_decay(i)
     if spec.optimizer.name == "adam":
@@ -125,6 +141,9 @@ class Trainer:
             for b in sorted({r.batch_size for r in self.runs})
         }
         self._layers: list[LayerInfo] = []
+        # statistics, host copy, decoding and the sinks run here, in order, while training goes on
+        self._frames = Offload("frames")
+        self._packers: dict[tuple[int, ...], Packer] = {}  # by the runs still training: one per set
         if calibrate:
             self.set_absmax(self.absmax())
 
@@ -202,7 +221,15 @@ class Trainer:
 
     def _set_status(self, status: str) -> None:
         self.status = status
-        self.on_status(status, self.step, self._statuses())
+        self._say(self.on_status, status, self.step, self._statuses())
+
+    def _say(self, sink: Callable[..., None], *args: object) -> None:
+        """Every sink call goes through the frames thread: one caller, in the order the steps made them."""
+        self._frames.submit(partial(sink, *args))
+
+    def flush(self) -> None:
+        """Wait until every frame and status so far has reached its sink."""
+        self._frames.flush()
 
     def _handle(self, cmd: ControlCommand) -> None:
         match cmd.action:
@@ -244,9 +271,10 @@ class Trainer:
     def run(self) -> str:
         """Train to the end, a cancel, or every run diverged; returns the final status."""
         spec = self.spec
-        self.on_status("running", 0, self._statuses())
+        self._say(self.on_status, "running", 0, self._statuses())
         next_at = time.monotonic()
         with ExitStack() as stack:
+            stack.callback(self._frames.close)
             for r in self.runs:  # hooks are added for each sampled forward; none outlives the run
                 stack.callback(r.probe.detach)
             while self.step < spec.steps and any(r.status == "running" for r in self.runs):
@@ -269,6 +297,7 @@ class Trainer:
                         self._drain_controls(delay)  # sleeping on the control pipe keeps controls instant
                     else:
                         next_at = time.monotonic()
+            self.flush()  # every frame built: a run that diverged in one is no longer running
         for r in self.runs:
             if r.status == "running":
                 r.status = "cancelled" if self.status == "cancelled" else "done"
@@ -277,7 +306,8 @@ class Trainer:
             folds = self.fold_reports()
             if folds:
                 self.on_folds(folds)
-        self._set_status(final)
+        self.status = final
+        self.on_status(final, self.step, self._statuses())  # the frames thread has ended: no other caller
         return final
 
     def advance(self) -> StepKind:
@@ -306,7 +336,8 @@ class Trainer:
         if sampled:
             run.probe.attach()
             run.probe.arm()
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+        autocast = torch.autocast(self.device.type, dtype=torch.bfloat16) if self.autocast else nullcontext()
+        with autocast:
             out = run.model(x)
             loss = F.cross_entropy(out, y)
         if sampled:  # hooked only for the sampled forward: unsampled steps call no Python hook at all
@@ -339,47 +370,70 @@ class Trainer:
         return self.spec.probe.batch_dependence and run.has_batchnorm
 
     def _emit_frame(self) -> None:
+        """On the training thread, only what cannot wait: each run's take, its losses and accuracy, the
+        evaluation and landscape numbers, all left on the device; the frames thread builds the Frame."""
         self.samples += 1
         prev = self.step - len(next(r.losses for r in self.runs if r.status == "running"))
         evaluated = self.samples % self.spec.probe.eval_every == 0 or self.step == self.spec.steps
-        active = [r for r in self.runs if r.status == "running"]
-        probed = {r.index for r in active if r.landscape is not None and r.landscape.pending}
-        parts, sizes = [], []
-        for r in active:
-            v = [r.probe.pack(), torch.stack(r.losses).double()]
-            v.append((r.correct.double() / max(r.seen, 1)).reshape(1))
-            if evaluated:
-                v.append(self._evaluate(r))
-            if r.index in probed:
-                v.append(r.landscape.pack())
-            packed = torch.cat(v)
-            parts.append(packed)
-            sizes.append(packed.numel())
-        host = torch.cat(parts).cpu().numpy() if parts else np.zeros(0)  # the one device-to-host copy
+        parts = [self._sample(r, evaluated) for r in self.runs if r.status == "running"]
+        build = partial(self._build_frame, self.step, prev, round(self.elapsed, 4), evaluated, parts)
+        self._frames.submit(build)
+
+    def _sample(self, run: Run, evaluated: bool) -> RunSample:
+        tail = [torch.stack(run.losses).double(), (run.correct.double() / max(run.seen, 1)).reshape(1)]
+        if evaluated:
+            tail.append(self._evaluate(run))
+        probed = run.landscape is not None and run.landscape.pending
+        if probed:
+            tail.append(run.landscape.pack())
+        sample = RunSample(
+            run=run,
+            taken=run.probe.take(),
+            tail=torch.cat(tail),
+            losses=len(run.losses),
+            lr=run.lr,
+            lr_changes=run.lr_changes,
+            etas=list(run.landscape.etas) if probed else None,
+        )
+        run.losses, run.lr_changes = [], []
+        run.correct.zero_()
+        run.seen = 0
+        return sample
+
+    def _build_frame(
+        self, step: int, prev: int, elapsed: float, evaluated: bool, parts: list[RunSample]
+    ) -> None:
+        """On the frames thread: statistics, the one device-to-host copy, decoding, the Frame and its sink.
+        A run that diverged in an earlier frame is a stub here, whatever the training thread sent for it."""
+        live = [p for p in parts if p.run.status == "running"]
+        key = tuple(p.run.index for p in live)
+        packer = self._packers.setdefault(key, Packer([p.run.probe for p in live]))
+        stats = packer.pack([p.taken for p in live]) if live else []
+        packed = [torch.cat([v, p.tail]) for v, p in zip(stats, live, strict=True)]
+        host = torch.cat(packed).cpu().numpy() if packed else np.zeros(0)
         frames_by_run: dict[int, RunFrame] = {}
         pos = 0
         diverged = False
-        for r, n in zip(active, sizes, strict=True):
-            v = host[pos : pos + n]
-            pos += n
-            frames_by_run[r.index], became_diverged = self._run_frame(r, v, evaluated, r.index in probed)
+        for p, v in zip(live, packed, strict=True):
+            frames_by_run[p.run.index], became_diverged = self._run_frame(
+                p, host[pos : pos + v.numel()], evaluated
+            )
+            pos += v.numel()
             diverged |= became_diverged
         runs = [
             frames_by_run.get(r.index)
             or RunFrame(index=r.index, status=r.status, loss=[], train_acc=None, layers=[])
             for r in self.runs
         ]
-        frame = Frame(
-            step=self.step, prev_step=prev, sent_at=time.time(), elapsed=round(self.elapsed, 4), runs=runs
-        )
-        self.on_frame(frame)
+        self.on_frame(Frame(step=step, prev_step=prev, sent_at=time.time(), elapsed=elapsed, runs=runs))
         if diverged:
-            self.on_status(self.status, self.step, self._statuses())
+            self.on_status(self.status, step, self._statuses())
 
-    def _run_frame(self, run: Run, v: np.ndarray, evaluated: bool, probed: bool) -> tuple[RunFrame, bool]:
+    def _run_frame(self, sample: RunSample, v: np.ndarray, evaluated: bool) -> tuple[RunFrame, bool]:
+        run = sample.run
         k = run.probe.packed_size()
         layers = run.probe.unpack(v[:k])
-        pos = k + len(run.losses)
+        pos = k + sample.losses
         losses = v[k:pos]
         train_acc = finite(v[pos])
         pos += 1
@@ -393,18 +447,16 @@ class Trainer:
                 dependence = BatchDependence(flips=finite(v[pos]), flips_pairs=finite(v[pos + 1]))
                 pos += 2
         landscape = None
-        if probed:
+        if sample.etas is not None:
             assert run.landscape is not None
-            landscape = run.landscape.unpack(v[pos : pos + run.landscape.packed_size()])
+            landscape = run.landscape.unpack(v[pos : pos + run.landscape.packed_size()], sample.etas)
         bad = np.flatnonzero(~np.isfinite(losses))
         became_diverged = len(bad) > 0
         if became_diverged:
             losses = losses[: bad[0] + 1]  # the loss curve ends at the first non-finite step
-            run.status = "diverged"
-            run.probe.detach()
-        run.losses.clear()
-        run.correct.zero_()
-        run.seen = 0
+            run.status = (
+                "diverged"  # the training thread stops at its next step; the run's hooks at run's end
+            )
         frame = RunFrame(
             index=run.index,
             status=run.status,
@@ -415,8 +467,7 @@ class Trainer:
             layers=layers,
             landscape=landscape,
             batch_dependence=dependence,
-            lr=run.lr,
-            lr_changes=run.lr_changes,
+            lr=sample.lr,
+            lr_changes=sample.lr_changes,
         )
-        run.lr_changes = []
         return frame, became_diverged

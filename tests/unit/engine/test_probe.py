@@ -6,7 +6,8 @@ import torch
 import torch.nn.functional as F
 
 from normscope.engine.models import InputShape, build_model
-from normscope.engine.probe import QUANTILES, Probe, nice_ceil, tap_range
+from normscope.engine.probe import QUANTILES, Packer, Probe, nice_ceil, tap_range
+from normscope.engine.trainer import Trainer
 from normscope.schemas import ExperimentSpec
 
 
@@ -300,3 +301,32 @@ def test_the_gpu_binning_counts_as_the_cpu_numpy_binning(activation):
     np.testing.assert_allclose(sums.numpy(), e_sums, rtol=1e-5, atol=1e-2)
     np.testing.assert_allclose(sumsq.numpy(), e_sumsq, rtol=1e-5)
     np.testing.assert_array_equal(ends.numpy().ravel(), expected[n_counts + 4 * r :])
+
+
+@pytest.mark.parametrize("exact_up_to", [65_536, 1024])  # all sorted; the 64 x 24 taps binned
+def test_runs_packed_together_get_exactly_what_each_packs_alone(exact_up_to):
+    spec = ExperimentSpec.model_validate(
+        {
+            "model": {"hidden": [24, 24], "activation": "relu"},
+            "batch_size": 64,
+            "variants": [
+                {"label": "plain"},
+                {"label": "BN", "norm": "batch"},
+                {"label": "LN", "norm": "layer"},
+            ],
+            "probe": {"bins": 16, "grad": True, "exact_quantiles_up_to": exact_up_to},
+        }
+    )
+    t = Trainer(spec)
+    batch = next(iter(t.samplers.values())).next()
+    takens = []
+    for r in t.runs:
+        t._train_step(r, batch, sampled=True)
+        takens.append(r.probe.take())
+    together = Packer([r.probe for r in t.runs]).pack(takens)
+    alone = [Packer([r.probe]).pack([taken])[0] for r, taken in zip(t.runs, takens, strict=True)]
+    assert len({len(r.probe._groups) for r in t.runs}) == 1  # the same sizes: one joint group each
+    for a, b in zip(together, alone, strict=True):
+        assert torch.equal(a, b)
+    normed = t.runs[1].probe.unpack(together[1].numpy())[0].taps["normed"]
+    assert sum(normed.counts) + normed.under + normed.over == 64 * 24
