@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from gpu import cifar_shaped  # bench/ is on the path when a bench runs as a script
 
 from normscope.engine.data import Dataset
+from normscope.engine.probe import Packer
 from normscope.engine.trainer import Trainer
 from normscope.presets import get_preset
 from normscope.schemas import ExperimentSpec
@@ -153,8 +154,8 @@ def step_ratios(
 def conv_sample_cost(steps: int, rounds: int, device: str, width: int) -> dict:
     """A CIFAR-sized VGG-11 plain/BN pair at batch 128: what one sample costs, in training steps. Windows of
     `steps` steps sampled every other step against the same window with no sample, frames flushed at the
-    end: the sample's whole cost (its hand-over on the training thread, and the frames thread's work
-    competing for the cores). The training thread's own share is reported beside it."""
+    end: the sample's whole cost in wall time (its hand-over on the training thread, and the frames thread's
+    work competing for the cores), and in CPU time of both threads (steadier on a noisy machine)."""
     spec = ExperimentSpec.model_validate(
         {
             "name": "VGG-11 pair",
@@ -168,34 +169,34 @@ def conv_sample_cost(steps: int, rounds: int, device: str, width: int) -> dict:
     spec.steps, spec.probe.eval_every = 100_000, 100_000
     data = cifar_shaped()
     windows: dict[int, list[float]] = {2: [], spec.steps: []}
-    handovers: list[float] = []
+    cpu: dict[int, list[float]] = {2: [], spec.steps: []}
     for _ in range(rounds):
         for every, times in windows.items():
             spec.probe.every = every
             t = Trainer(spec, device, dataset=data)
             t.advance(), t.advance(), t.flush()  # warm-up, and the probe's plan
             _sync(device)
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             for _ in range(steps):
-                s0 = time.perf_counter()
-                if t.advance() == "sampled":
-                    handovers.append(time.perf_counter() - s0)
+                t.advance()
             t.flush()
             _sync(device)
             times.append((time.perf_counter() - t0) / steps)
+            cpu[every].append((time.process_time() - c0) / steps)
     u, s = statistics.median(windows[spec.steps]), statistics.median(windows[2])
-    per_sample = 2 * (s - u) / u  # one sample every 2 steps
+    cu, cs = statistics.median(cpu[spec.steps]), statistics.median(cpu[2])
+    per_sample, per_sample_cpu = 2 * (s - u) / u, 2 * (cs - cu) / cu  # one sample every 2 steps
     return {
         "model": f"VGG-11 width {width} pair, batch 128, 32x32x3",
         "step_ms": round(u * 1e3, 2),
         "sample_steps": round(per_sample, 3),
-        "sampled_step_on_training_thread_steps": round(statistics.median(handovers) / u, 3),
-        "meets": per_sample <= TARGETS["conv_sample_steps"],
+        "sample_cpu_steps": round(per_sample_cpu, 3),
+        "meets": max(per_sample, per_sample_cpu) <= TARGETS["conv_sample_steps"],
     }
 
 
 def tensorboard_ratio(spec: ExperimentSpec, device: str, dataset: Dataset | None, reps: int) -> dict:
-    """One sample of every tap of every run: our pack + host copy + unpack vs add_histogram per tensor."""
+    """One sample of every tap of every run: our take, pack, host copy, unpack vs add_histogram per tensor."""
     from torch.utils.tensorboard import SummaryWriter
 
     t = _trainer(spec, 1, 1, device, dataset)
@@ -206,8 +207,10 @@ def tensorboard_ratio(spec: ExperimentSpec, device: str, dataset: Dataset | None
     captured = {r.index: dict(r.probe._captured) for r in t.runs}
     tensors = [(f"run{r}/{k[0]}/{k[1]}", v) for r, caps in captured.items() for k, v in caps.items()]
 
-    def ours() -> None:
-        vec = torch.cat([r.probe.pack() for r in t.runs]).cpu().numpy()
+    packer = Packer([r.probe for r in t.runs])
+
+    def ours() -> None:  # a sample's whole work: take() on the training thread, the rest on the frames thread
+        vec = torch.cat(packer.pack([r.probe.take() for r in t.runs])).cpu().numpy()
         pos = 0
         for r in t.runs:
             n = r.probe.packed_size()

@@ -144,6 +144,8 @@ class Trainer:
         # statistics, host copy, decoding and the sinks run here, in order, while training goes on
         self._frames = Offload("frames")
         self._packers: dict[tuple[int, ...], Packer] = {}  # by the runs still training: one per set
+        # runs the frames thread found diverged; only the training thread sets run.status, between steps
+        self._diverged: set[int] = set()
         if calibrate:
             self.set_absmax(self.absmax())
 
@@ -217,7 +219,14 @@ class Trainer:
 
     # control -----------------------------------------------------------------------------------------
     def _statuses(self) -> list[RunStatus]:
-        return [r.status for r in self.runs]
+        return [("diverged" if r.index in self._diverged else r.status) for r in self.runs]
+
+    def _stop_diverged(self) -> bool:
+        """Between steps: runs a frame showed diverged stop training. Whether any run is still training."""
+        for r in self.runs:
+            if r.status == "running" and r.index in self._diverged:
+                r.status = "diverged"
+        return any(r.status == "running" for r in self.runs)
 
     def _set_status(self, status: str) -> None:
         self.status = status
@@ -277,7 +286,7 @@ class Trainer:
             stack.callback(self._frames.close)
             for r in self.runs:  # hooks are added for each sampled forward; none outlives the run
                 stack.callback(r.probe.detach)
-            while self.step < spec.steps and any(r.status == "running" for r in self.runs):
+            while self.step < spec.steps and self._stop_diverged():
                 self._drain_controls(0.0)
                 if self.status == "cancelled":
                     break
@@ -297,7 +306,8 @@ class Trainer:
                         self._drain_controls(delay)  # sleeping on the control pipe keeps controls instant
                     else:
                         next_at = time.monotonic()
-            self.flush()  # every frame built: a run that diverged in one is no longer running
+            self.flush()
+            self._stop_diverged()  # every frame built: a run that diverged in one is no longer running
         for r in self.runs:
             if r.status == "running":
                 r.status = "cancelled" if self.status == "cancelled" else "done"
@@ -312,6 +322,7 @@ class Trainer:
 
     def advance(self) -> StepKind:
         """One step of every running variant, with its frame when the step is sampled (probes attached)."""
+        self._stop_diverged()
         self.step += 1
         sampled = self.step % self.spec.probe.every == 0 or self.step == self.spec.steps
         landscape = sampled and self._landscape_due()
@@ -319,7 +330,7 @@ class Trainer:
         for r in self.runs:
             if r.status == "running":
                 self._train_step(r, batches[r.batch_size], sampled, landscape)
-        if sampled:
+        if sampled and any(r.status == "running" for r in self.runs):
             self._emit_frame()
         return "landscape" if landscape else "sampled" if sampled else "unsampled"
 
@@ -405,7 +416,7 @@ class Trainer:
     ) -> None:
         """On the frames thread: statistics, the one device-to-host copy, decoding, the Frame and its sink.
         A run that diverged in an earlier frame is a stub here, whatever the training thread sent for it."""
-        live = [p for p in parts if p.run.status == "running"]
+        live = [p for p in parts if p.run.index not in self._diverged]
         key = tuple(p.run.index for p in live)
         packer = self._packers.setdefault(key, Packer([p.run.probe for p in live]))
         stats = packer.pack([p.taken for p in live]) if live else []
@@ -422,8 +433,8 @@ class Trainer:
             diverged |= became_diverged
         runs = [
             frames_by_run.get(r.index)
-            or RunFrame(index=r.index, status=r.status, loss=[], train_acc=None, layers=[])
-            for r in self.runs
+            or RunFrame(index=r.index, status=status, loss=[], train_acc=None, layers=[])
+            for r, status in zip(self.runs, self._statuses(), strict=True)
         ]
         self.on_frame(Frame(step=step, prev_step=prev, sent_at=time.time(), elapsed=elapsed, runs=runs))
         if diverged:
@@ -454,12 +465,10 @@ class Trainer:
         became_diverged = len(bad) > 0
         if became_diverged:
             losses = losses[: bad[0] + 1]  # the loss curve ends at the first non-finite step
-            run.status = (
-                "diverged"  # the training thread stops at its next step; the run's hooks at run's end
-            )
+            self._diverged.add(run.index)  # the training thread stops it at its next step
         frame = RunFrame(
             index=run.index,
-            status=run.status,
+            status="diverged" if became_diverged else "running",
             loss=[finite(x) for x in losses],
             train_acc=train_acc,
             val=val,
