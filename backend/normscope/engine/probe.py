@@ -475,16 +475,20 @@ class Probe:
             q = np.concatenate([qv[:, :1], inner, qv[:, -1:]], axis=1)
             counts = buckets[:, 1 : bins + 1].copy()
             counts[:, -1] += top.astype(np.int64)
-            for k, r in enumerate(g.rows):
+            # whole columns to Python at once: a per-value conversion is most of a small net's decoding
+            under, over = buckets[:, 0].tolist(), (buckets[:, bins + 1] - top.astype(np.int64)).tolist()
+            means, stds, sats, norms = (finite_list(a) for a in (mean, std, sat / n, np.sqrt(sumsq)))
+            rows = zip(g.rows, counts.tolist(), finite_rows(q), strict=True)
+            for k, (r, row_counts, row_q) in enumerate(rows):
                 taps[r.layer][r.tap] = TapStats.model_construct(
-                    counts=counts[k].tolist(),
-                    under=int(buckets[k, 0]),
-                    over=int(buckets[k, bins + 1] - top[k]),
-                    mean=finite(mean[k]),
-                    std=finite(std[k]),
-                    q=[finite(x) for x in q[k]],
-                    saturation=finite(sat[k] / n) if r.tap == "act" and g.kind != "signed" else None,
-                    norm=finite(np.sqrt(sumsq[k])) if r.tap == "grad" else None,
+                    counts=row_counts,
+                    under=under[k],
+                    over=over[k],
+                    mean=means[k],
+                    std=stds[k],
+                    q=row_q,
+                    saturation=sats[k] if r.tap == "act" and g.kind != "signed" else None,
+                    norm=norms[k] if r.tap == "grad" else None,
                 )
         n_layers = len(self.blocks)
         layer_sc = take(3 * n_layers).reshape(3, n_layers)
@@ -609,6 +613,16 @@ def sort_rows(x: torch.Tensor) -> torch.Tensor:
     if x.device.type == "cpu":
         return torch.from_numpy(np.sort(x.contiguous().numpy(), axis=1))
     return x.sort(dim=1).values
+
+
+def finite_list(a: np.ndarray) -> list[float | None]:
+    """finite() over a 1-D array: one conversion when every value is finite (as until a divergence)."""
+    values = a.tolist()
+    return values if np.isfinite(a).all() else [finite(x) for x in values]
+
+
+def finite_rows(a: np.ndarray) -> list[list[float | None]]:
+    return a.tolist() if np.isfinite(a).all() else [finite_list(row) for row in a]
 
 
 def finite(x: float) -> float | None:

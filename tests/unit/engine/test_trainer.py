@@ -1,4 +1,5 @@
 import copy
+import math
 import queue
 import threading
 import time
@@ -171,6 +172,10 @@ def test_divergence_marks_only_that_run_and_the_others_finish():
     assert last_plain < 300
     died = next(f for f in frames if f.runs[0].status == "diverged")
     assert died.runs[0].loss[-1] is None  # the curve ends on the non-finite step
+    figures = [
+        x for layer in died.runs[0].layers for ts in layer.taps.values() for x in (ts.mean, ts.std, *ts.q)
+    ]
+    assert None in figures and all(x is None or math.isfinite(x) for x in figures)  # null, never NaN
     assert frames[-1].step == 300 and len(frames[-1].runs[1].loss) == 10
     assert ("running", ["diverged", "running"]) in statuses
     assert _hooks(t) == 0
