@@ -135,7 +135,11 @@ class _Group:
     rows: list[_Row]
     n: int
     kind: ActKind
-    marks: torch.Tensor  # (rows, bins + 3) float64: numpy's own edges, then the saturation bounds
+    # (rows, bins + 3) float32, per mark (numpy's own float64 edges, then the saturation bounds): the largest
+    # float32 below it and at or below it; a float32 value is below a mark exactly when it is at or below
+    # the first, so sorted float32 rows are searched without a float64 copy of the whole group
+    below: torch.Tensor
+    at_or_below: torch.Tensor
     linear: torch.Tensor  # (rows, 3) float64: each row's low edge, bin width and high edge
     offsets: torch.Tensor  # (rows, 1): where each row's buckets start in the flat count buffer
     sample: torch.Tensor | None  # fixed positions of the quantile subsample; None: the whole row (n <= K)
@@ -295,6 +299,7 @@ class Probe:
                 gen = torch.Generator().manual_seed(self.seed * 1_000_003 + n)
                 sample = torch.randint(0, n, (self.exact_up_to,), generator=gen).sort().values.to(device)
             k = n if sample is None else self.exact_up_to
+            marks = np.concatenate([edges, bounds], axis=1)
             pos = torch.tensor(INNER_QUANTILES, dtype=torch.float64) * (k - 1)
             q_lo = pos.floor().long()
             groups.append(
@@ -302,7 +307,8 @@ class Probe:
                     rows=rows,
                     n=n,
                     kind=kind,
-                    marks=torch.from_numpy(np.concatenate([edges, bounds], axis=1)).to(device),
+                    below=_float32_under(marks, strict=True).to(device),
+                    at_or_below=_float32_under(marks, strict=False).to(device),
                     linear=torch.from_numpy(linear).to(device),
                     offsets=(torch.arange(len(rows)) * (self.bins + 2)).view(-1, 1).to(device),
                     sample=sample,
@@ -357,10 +363,10 @@ class Probe:
 
     def _sorted_stats(self, g: _Group, x: torch.Tensor) -> list[torch.Tensor]:
         """A small group: sort each row, then find the edges and saturation bounds in it."""
-        s = sort_rows(x).double()
+        s = sort_rows(x)
         n, bins = g.n, self.bins
-        left = torch.searchsorted(s, g.marks, side="left")  # how many values lie below each mark
-        right = torch.searchsorted(s, g.marks, side="right")  # ... at or below it
+        left = torch.searchsorted(s, g.below, side="right")  # how many values lie below each mark
+        right = torch.searchsorted(s, g.at_or_below, side="right")  # ... at or below it
         full = torch.full_like(left[:, :1], n)
         buckets = torch.diff(torch.cat([torch.zeros_like(full), left[:, : bins + 1], full], dim=1), dim=1)
         top = right[:, bins] - left[:, bins]
@@ -368,8 +374,10 @@ class Probe:
             sat = right[:, bins + 1] - left[:, bins + 1]
         else:  # below the low bound or above the high one
             sat = left[:, bins + 1] + n - right[:, bins + 2]
-        moments = torch.stack([top.double(), s.sum(dim=1), s.square().sum(dim=1), sat.double()])
-        ends = torch.cat([s[:, :1], s[:, g.q_idx], s[:, -1:]], dim=1)
+        sums = s.sum(dim=1, dtype=torch.float64)
+        sumsq = torch.linalg.vector_norm(s, dim=1, dtype=torch.float64).square()  # accumulated in float64
+        moments = torch.stack([top.double(), sums, sumsq, sat.double()])
+        ends = torch.cat([s[:, :1], s[:, g.q_idx], s[:, -1:]], dim=1).double()
         return [buckets.double().reshape(-1), moments.reshape(-1), ends.reshape(-1)]
 
     def _binned_stats_numpy(self, g: _Group, x: torch.Tensor) -> list[torch.Tensor]:
@@ -550,7 +558,8 @@ class Packer:
                 rows=rows,
                 n=first.n,
                 kind=first.kind,
-                marks=torch.cat([g.marks for _, g in members]),
+                below=torch.cat([g.below for _, g in members]),
+                at_or_below=torch.cat([g.at_or_below for _, g in members]),
                 linear=torch.cat([g.linear for _, g in members]),
                 offsets=(torch.arange(len(rows)) * (bins + 2)).view(-1, 1).to(first.offsets.device),
                 sample=first.sample,  # the same in every probe: drawn from (seed, n)
@@ -595,6 +604,16 @@ def _bn_vectors(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
     x = x.float()  # under bf16 autocast the input is bf16: its sums are not precise enough
     moments = torch.stack([x.mean(dim=dims), (x * x).mean(dim=dims)]).double()
     return torch.cat([moments, params]).reshape(-1)
+
+
+def _float32_under(marks: np.ndarray, strict: bool) -> torch.Tensor:
+    """Per float64 mark, the largest float32 below it (strict) or at or below it: for float32 values v,
+    v < mark exactly when v <= the first, and v <= mark exactly when v <= the second."""
+    with np.errstate(over="ignore"):  # a mark past float32's range: every finite float32 is below it
+        f = marks.astype(np.float32)
+    wide = f.astype(np.float64)
+    keep = wide < marks if strict else wide <= marks
+    return torch.from_numpy(np.where(keep, f, np.nextafter(f, np.float32(-np.inf))))
 
 
 def _count(buckets: torch.Tensor, size: int) -> torch.Tensor:

@@ -229,6 +229,19 @@ def test_large_taps_count_exactly_and_their_quantiles_are_within_the_stated_rank
     assert ts.std == pytest.approx(values.std(), rel=1e-5)
 
 
+def test_small_taps_sorted_in_float32_count_values_on_the_edges_as_numpy_does():
+    """Taps of at most K elements are searched in float32 against keys standing for numpy's float64 edges."""
+    x = 0.625 * torch.randint(-16, 17, (64, 16), generator=torch.Generator().manual_seed(5)).float()
+    x[0, :2] = torch.tensor([10.0, -10.0])  # the largest magnitude, 10: range ±20, edges every 0.625
+    taps, edges = _probe_identity_layer("tanh", x)
+    values = x.numpy().ravel().astype(np.float64)
+    ts = taps["preact"]
+    counts, _ = np.histogram(values, np.asarray(edges["preact"]))
+    assert ts.counts == counts.tolist() and ts.under == 0 and ts.over == 0
+    np.testing.assert_allclose(ts.q, np.quantile(values, QUANTILES), rtol=1e-12)  # exact: sorted
+    assert ts.mean == pytest.approx(values.mean(), rel=1e-12, abs=1e-12)
+
+
 def test_the_grad_tap_is_the_loss_gradient_at_each_preactivation():
     spec = _spec("sigmoid", "batch")
     model = build_model(spec, 0, InputShape(10, 4))
