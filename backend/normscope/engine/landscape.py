@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from normscope.engine.evaluate import frozen_bn_stats
 from normscope.engine.models import ProbedNet
-from normscope.engine.probe import finite
+from normscope.engine.probe import finite, finite_list
 from normscope.schemas import CovariateShift, Landscape
 
 
@@ -122,9 +122,9 @@ class LandscapeProbe:
         return Landscape(
             etas=etas,
             loss=finite(v[0]),
-            loss_at=[finite(x) for x in v[2 : 2 + n]],
+            loss_at=finite_list(v[2 : 2 + n]),
             grad_norm=finite(grad_norm),
-            grad_change=[finite(x) for x in changes],
+            grad_change=finite_list(changes),
             beta=finite(beta),
             shift=[None] + [CovariateShift(l2=finite(a), cos=finite(c)) for a, c in pairs],
         )

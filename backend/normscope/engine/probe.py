@@ -177,6 +177,7 @@ class Probe:
         self._rows: list[_Row] = []
         self._edges: dict[tuple[int, Tap], tuple[float, float]] = {}
         self._groups: list[_Group] | None = None
+        self._packer: Packer | None = None  # this probe packed alone: pack()
 
     def _taps_of(self, block: nn.Module) -> list[Tap]:
         taps: list[Tap] = ["preact"]
@@ -267,7 +268,7 @@ class Probe:
     def set_ranges(self, ranges: dict[tuple[int, Tap], tuple[float, float]]) -> None:
         self._rows = [_Row(i, t) for i, taps in enumerate(self.layer_taps) for t in taps]
         self._edges = {(r.layer, r.tap): ranges[(r.layer, r.tap)] for r in self._rows}
-        self._groups = None
+        self._groups, self._packer = None, None
 
     def layer_info(self) -> list[LayerInfo]:
         return layout(dict(enumerate(self.layer_names)), self._edges, self.bins)
@@ -343,7 +344,9 @@ class Probe:
         saturation count, min, the quantiles' neighbours, max. Taps of at most K elements are sorted (cheap
         at that size, and exact quantiles); larger ones are binned in O(n) by arithmetic, corrected to
         numpy's float64 edges, with quantiles from their fixed sample. unpack() finishes on the host."""
-        (packed,) = Packer([self]).pack([self.take() if taken is None else taken])
+        if self._packer is None:
+            self._packer = Packer([self])
+        (packed,) = self._packer.pack([self.take() if taken is None else taken])
         return packed
 
     def _group_stats(self, g: _Group, x: torch.Tensor) -> torch.Tensor:
@@ -552,6 +555,9 @@ class Packer:
         joint = []
         for members in by_key.values():
             first = members[0][1]
+            if len(members) == 1:  # a probe alone with this size: its own group as it is
+                joint.append((first, [(members[0][0], first, 0)]))
+                continue
             rows = [r for _, g in members for r in g.rows]
             starts = np.cumsum([0] + [len(g.rows) for _, g in members[:-1]]).tolist()
             group = _Group(

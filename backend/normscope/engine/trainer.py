@@ -18,7 +18,7 @@ from normscope.engine.fold import fold_report
 from normscope.engine.landscape import LandscapeProbe
 from normscope.engine.models import ProbedNet, build_model
 from normscope.engine.offload import Offload
-from normscope.engine.probe import Packer, Probe, Taken, finite, layout, merge_absmax, tap_range
+from normscope.engine.probe import Packer, Probe, Taken, finite, finite_list, layout, merge_absmax, tap_range
 from normscope.schemas import (
     BatchDependence,
     ControlCommand,
@@ -418,7 +418,9 @@ class Trainer:
         A run that diverged in an earlier frame is a stub here, whatever the training thread sent for it."""
         live = [p for p in parts if p.run.index not in self._diverged]
         key = tuple(p.run.index for p in live)
-        packer = self._packers.setdefault(key, Packer([p.run.probe for p in live]))
+        if key not in self._packers:
+            self._packers[key] = Packer([p.run.probe for p in live])
+        packer = self._packers[key]
         stats = packer.pack([p.taken for p in live]) if live else []
         packed = [torch.cat([v, p.tail]) for v, p in zip(stats, live, strict=True)]
         host = torch.cat(packed).cpu().numpy() if packed else np.zeros(0)
@@ -469,7 +471,7 @@ class Trainer:
         frame = RunFrame(
             index=run.index,
             status="diverged" if became_diverged else "running",
-            loss=[finite(x) for x in losses],
+            loss=finite_list(losses),
             train_acc=train_acc,
             val=val,
             val_train_mode=val_train,

@@ -19,7 +19,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from normscope.engine.probe import EXACT_QUANTILES_UP_TO, Probe, finite, layout, merge_absmax, tap_range
+from normscope.engine.probe import (
+    EXACT_QUANTILES_UP_TO,
+    Probe,
+    finite,
+    finite_list,
+    layout,
+    merge_absmax,
+    tap_range,
+)
 from normscope.schemas import (
     ClientEnd,
     ClientStatus,
@@ -391,7 +399,7 @@ class Session:
                 RunFrame(
                     index=run.index,
                     status=run.status,
-                    loss=[finite(x) for x in losses],
+                    loss=finite_list(losses),
                     train_acc=metrics.get("train_acc"),
                     val=val,
                     layers=layers,
