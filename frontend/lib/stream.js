@@ -4,6 +4,11 @@ import { api } from "../token.js";
 const BACKFILL_PAGE = 200;
 const BACKFILL_MAX = 2000; // frames fetched for one gap; a longer outage keeps the thinned history instead
 const PING_MS = 20000;
+// Frames gzipped by the server (a third of the bytes of a deep net's frame) where the browser can unpack them.
+const GZIP = typeof DecompressionStream === "function";
+
+const gunzip = (buffer) =>
+  new Response(new Blob([buffer]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
 
 export class Stream {
   // handlers: {hello(msg, first), frame(frame), status(msg), layers(msg), download(msg), view(msg), mark(msg),
@@ -22,7 +27,8 @@ export class Stream {
 
   open() {
     const proto = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${proto}://${location.host}/ws/experiments/${this.id}`);
+    const ws = new WebSocket(`${proto}://${location.host}/ws/experiments/${this.id}${GZIP ? "?frames=gzip" : ""}`);
+    ws.binaryType = "arraybuffer";
     this.ws = ws;
     this.h.connection(this.hellos ? "reconnecting" : "connecting");
     ws.onopen = () => {
@@ -30,8 +36,11 @@ export class Stream {
       this.ping = setInterval(() => ws.readyState === 1 && ws.send('{"type":"ping"}'), PING_MS);
     };
     ws.onmessage = (ev) => {
-      const msg = JSON.parse(ev.data);
-      this.queue = this.queue.then(() => this.handle(msg)).catch((e) => console.error("normscope stream", e));
+      // unpacked in the queue: a gzipped frame keeps its place among the text messages around it
+      const text = typeof ev.data === "string" ? ev.data : gunzip(ev.data);
+      this.queue = this.queue
+        .then(async () => this.handle(JSON.parse(await text)))
+        .catch((e) => console.error("normscope stream", e));
     };
     ws.onclose = (ev) => {
       clearInterval(this.ping);

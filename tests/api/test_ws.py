@@ -1,3 +1,4 @@
+import gzip
 import json
 import statistics
 import subprocess
@@ -7,7 +8,7 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from tests.api.conftest import Server, tiny_spec, wait_status
@@ -69,6 +70,46 @@ def test_a_late_joiner_gets_the_whole_history(server: Server):
         frames = [json.loads(ws.recv(timeout=10)) for _ in stored]
     assert hello["experiment"]["status"] == "done" and hello["layers"]
     assert frames == stored
+
+
+def _raw_until_ended(ws: ClientConnection, timeout: float = 60) -> list[str | bytes]:
+    out: list[str | bytes] = []
+    deadline = time.monotonic() + timeout
+    while not out or isinstance(out[-1], bytes) or not _ended(json.loads(out[-1])):
+        out.append(ws.recv(timeout=deadline - time.monotonic()))
+    return out
+
+
+def test_a_gzip_viewer_gets_the_same_frames_gzipped_and_every_other_message_as_text(server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=300, pace=150)).json()["id"]
+        with (
+            connect(f"{server.ws_url}/ws/experiments/{eid}") as plain,
+            connect(f"{server.ws_url}/ws/experiments/{eid}?frames=gzip") as packed,
+        ):
+            raw = _raw_until_ended(packed)
+            texts = _raw_until_ended(plain)
+        stored = c.get(f"/api/experiments/{eid}/frames").json()
+    decoded = [json.loads(gzip.decompress(m) if isinstance(m, bytes) else m) for m in raw]
+    frames = [m for m in decoded if m["type"] == "frame"]
+    assert [f["step"] for f in frames] == list(range(10, 301, 10))
+    assert frames == stored == [json.loads(m) for m in texts if json.loads(m)["type"] == "frame"]
+    # every frame gzipped, history and live alike, but one published as the viewer joined may come as text
+    assert sum(isinstance(m, bytes) for m in raw) >= len(frames) - 1
+    others = [m for m, r in zip(decoded, raw, strict=True) if isinstance(r, str) and m["type"] != "frame"]
+    assert others[0]["type"] == "hello" and {m["type"] for m in others} <= {"hello", "status", "layers"}
+    with connect(f"{server.ws_url}/ws/experiments/{eid}?frames=gzip") as late:  # history, gzipped too
+        assert json.loads(late.recv(timeout=10))["type"] == "hello"
+        assert [json.loads(gzip.decompress(late.recv(timeout=10))) for _ in stored] == stored
+
+
+def test_an_unknown_frame_encoding_is_refused_with_the_choices(server: Server):
+    with connect(f"{server.ws_url}/ws/experiments/any?frames=zip") as ws:
+        msg = json.loads(ws.recv(timeout=5))
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=5)
+    assert msg["type"] == "error" and "'zip'" in msg["detail"] and "frames=gzip" in msg["detail"]
+    assert ws.close_code == 4400
 
 
 def test_bad_client_messages_get_an_error_and_the_connection_stays(server: Server):

@@ -1,8 +1,9 @@
 """The dashboard in a real browser: launch, charts, controls, viewers, reload, reconnect, replay, views."""
 
 import re
+from urllib.parse import urlsplit
 
-from playwright.sync_api import Page, WebSocketRoute, expect
+from playwright.sync_api import Page, WebSocket, WebSocketRoute, expect
 
 from tests.api.conftest import wait_status
 from tests.e2e.conftest import TOKEN, Server, screenshot, tiny_spec, wait_for, wait_for_status
@@ -102,11 +103,22 @@ def test_a_viewer_watches_without_controls_and_cannot_launch(page: Page, server:
     eid = launch(server, pace=200, steps=100_000, probe={"every": 10, "bins": 16})
     try:
         viewer = page  # a fresh browser context: it has never seen the token
+        sockets: list[str] = []
+        received: list[type] = []
+
+        def watch(ws: WebSocket) -> None:
+            sockets.append(ws.url)
+            ws.on("framereceived", lambda payload: received.append(type(payload)))
+
+        viewer.on("websocket", watch)
         viewer.goto(f"{server.url}/experiments/{eid}")
         wait_for(
             viewer,
             "ns.model() && ns.model().lastStep > 100 && ns.renderer.report()['chart-loss'].traces === 2",
         )
+        # the page asks for gzipped frames and draws from them; hello and statuses stay text
+        assert [urlsplit(u).query for u in sockets] == ["frames=gzip"]
+        assert received.count(bytes) >= 10 and received[0] is str
         expect(viewer.locator("#controls")).to_be_hidden()
         expect(viewer.locator("#conn")).to_have_text("live")
         screenshot(viewer, "viewer-live")

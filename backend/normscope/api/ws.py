@@ -1,4 +1,8 @@
-"""Websocket /ws/experiments/{id}: hello, then history, then live frames and status from the Hub."""
+"""Websocket /ws/experiments/{id}: hello, then history, then live frames and status from the Hub.
+
+With `?frames=gzip` frames come as binary messages, the frame's JSON gzipped (a third of the bytes for a deep
+net, compressed once for all such viewers); every other message stays JSON text, and so may a frame published
+as the viewer joined: such a client reads both."""
 
 import asyncio
 import json
@@ -9,7 +13,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.websockets import WebSocketState
 
-from normscope.realtime import HubFull, Subscriber
+from normscope.realtime import GzipCache, HubFull, Subscriber
 from normscope.schemas import ErrorMessage, HelloMessage
 from normscope.store import Store
 
@@ -23,6 +27,8 @@ MESSAGE_BURST = 20
 MESSAGE_RATE = 2.0
 TOO_MANY = (1008, "too many messages: a viewer sends one ping every few seconds")
 CLOSE_WAIT_S = 5.0
+FRAME_ENCODINGS = ("json", "gzip")
+HISTORY_BATCH = 32
 # What only the presenter may do goes over REST with the token; a viewer's socket never broadcasts anything.
 PRESENTER_ONLY = {
     "view": "only the presenter sets the room's view: PUT /api/experiments/{id}/view with the token",
@@ -62,15 +68,26 @@ async def experiment_socket(ws: WebSocket, experiment_id: str) -> None:
     if not origin_allowed(ws):
         await ws.close(code=1008, reason="origin not allowed")
         return
+    encoding = ws.query_params.get("frames", "json")
+    if encoding not in FRAME_ENCODINGS:
+        await ws.accept()
+        detail = f"frames={encoding!r} is not an encoding; use frames=json (the default) or frames=gzip"
+        await ws.send_text(ErrorMessage(detail=detail).model_dump_json())
+        await ws.close(code=4400, reason="unknown frame encoding")
+        return
+    hub = app.state.hub
+    gzipped = hub.gzipped if encoding == "gzip" else None
     try:
         # joined before the first await, so viewers connecting at the same moment cannot pass the limit
-        async with app.state.hub.subscribe(experiment_id, limit=app.state.settings.max_clients) as sub:
-            await _serve(ws, sub, app.state.store, experiment_id, app.state.settings.history_limit)
+        async with hub.subscribe(experiment_id, app.state.settings.max_clients, gzipped is not None) as sub:
+            await _serve(ws, sub, app.state.store, experiment_id, app.state.settings.history_limit, gzipped)
     except HubFull:
         await ws.close(code=1013, reason="too many viewers; try again later")
 
 
-async def _serve(ws: WebSocket, sub: Subscriber, store: Store, experiment_id: str, history: int) -> None:
+async def _serve(
+    ws: WebSocket, sub: Subscriber, store: Store, experiment_id: str, history: int, gzipped: GzipCache | None
+) -> None:
     await ws.accept()
     experiment = store.get(experiment_id)
     if experiment is None:
@@ -85,7 +102,7 @@ async def _serve(ws: WebSocket, sub: Subscriber, store: Store, experiment_id: st
     )
     try:
         await ws.send_text(hello.model_dump_json())
-        last = await _send_history(ws, store, experiment_id, history)
+        last = await _send_history(ws, store, experiment_id, history, gzipped)
     except (WebSocketDisconnect, OSError):
         return  # gone while the history went out
     sender = asyncio.create_task(_pump(ws, sub, last))
@@ -111,16 +128,29 @@ def _disconnected(ws: WebSocket, error: BaseException) -> bool:
     return isinstance(error, RuntimeError) and gone in (ws.client_state, ws.application_state)
 
 
-async def _send_history(ws: WebSocket, store: Store, experiment_id: str, limit: int) -> int:
+async def _send_history(
+    ws: WebSocket, store: Store, experiment_id: str, limit: int, gzipped: GzipCache | None
+) -> int:
     steps = await asyncio.to_thread(store.frame_steps, experiment_id)
     picked = downsample(steps, limit)
     if len(picked) < len(steps):  # thinned: the frames that mark a learning-rate change stay in it
         kept = await asyncio.to_thread(store.kept_steps, experiment_id)
         picked = sorted(set(picked).union(kept[-limit:]))
     bodies = await asyncio.to_thread(store.frames_at, experiment_id, picked)
-    for body in bodies:
-        await ws.send_text(body)
+    if gzipped is None:
+        for body in bodies:
+            await ws.send_text(body)
+    else:
+        for i in range(0, len(bodies), HISTORY_BATCH):  # compressed off the loop, a batch at a time
+            part = slice(i, i + HISTORY_BATCH)
+            blobs = await asyncio.to_thread(_gzip_all, gzipped, experiment_id, picked[part], bodies[part])
+            for blob in blobs:
+                await ws.send_bytes(blob)
     return picked[-1] if picked else -1
+
+
+def _gzip_all(gzipped: GzipCache, experiment_id: str, steps: list[int], bodies: list[str]) -> list[bytes]:
+    return [gzipped.get(experiment_id, step, body) for step, body in zip(steps, bodies, strict=True)]
 
 
 async def _pump(ws: WebSocket, sub: Subscriber, last_step: int) -> None:
@@ -132,7 +162,10 @@ async def _pump(ws: WebSocket, sub: Subscriber, last_step: int) -> None:
             return
         if msg.droppable and msg.text.startswith(FRAME_PREFIX) and step_of(msg.text) <= last_step:
             continue  # already sent as history (download progress is droppable too, and has no step)
-        await ws.send_text(msg.text)
+        if sub.gzip and msg.gz is not None:
+            await ws.send_bytes(msg.gz)
+        else:
+            await ws.send_text(msg.text)
 
 
 async def _receive(ws: WebSocket, sub: Subscriber) -> bool:

@@ -404,7 +404,9 @@ class JobManager:
     # what a worker or a watch client sends (any thread: the store and publish_threadsafe are safe) -----
     def record_frame(self, eid: str, step: int, prev_step: int, body: str) -> None:
         if self.store.add_frame(eid, step, prev_step, body):
-            self.hub.publish_threadsafe(eid, body, droppable=True)
+            # gzipped here, off the server's loop, once for every viewer that asked (and for later joiners)
+            gz = self.hub.gzipped.get(eid, step, body) if self.hub.wants_gzip(eid) else None
+            self.hub.publish_threadsafe(eid, body, droppable=True, gz=gz)
 
     def record_late_part(self, eid: str, step: int, body: str) -> None:
         """A slow group's part of a step whose frame went out without it: merged into the stored frame, for
