@@ -1,9 +1,10 @@
 """normscope.watch(): the probe on any nn.Module in the user's own training loop.
 
-The caller's thread does what the engine's worker does on a sampled step (arm the hooks before the forward,
-pack every statistic into one tensor on the device after it) and nothing at all on the others but count.
-Decoding, building the frame, encoding it and sending it happen on the session's sender thread, through a
-bounded queue: a slow or vanished server costs dropped frames, never a waiting training loop."""
+The caller's thread does what the engine's training thread does on a sampled step (arm the hooks before the
+forward, take what the next steps would change after it) and nothing at all on the others but count. The
+session's packing thread computes the statistics and copies them to the host (at most two samples wait for
+it, as in the engine); its sender thread decodes, builds, encodes and sends each frame through a bounded
+queue: a slow or vanished server costs dropped frames, never a waiting training loop."""
 
 import queue
 import threading
@@ -11,6 +12,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -19,9 +21,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from normscope.engine.offload import Offload
 from normscope.engine.probe import (
     EXACT_QUANTILES_UP_TO,
     Probe,
+    Taken,
     finite,
     finite_list,
     layout,
@@ -68,13 +72,26 @@ class _Run:
 
 
 @dataclass
+class _Part:
+    """One run's share of a sampled step: what its probe took (None: no statistics this time), its losses
+    since the last frame (on its device until packed, then with the statistics on the host), its logs."""
+
+    run: _Run
+    taken: Taken | None
+    values: torch.Tensor
+    n_losses: int
+    logged: dict[str, Any]
+    stats_size: int = 0  # how much of `values` is the probe's, once packed
+
+
+@dataclass
 class _Sample:
-    """One sampled step on its way to the sender thread: per run its packed host copy, ready after `ready`."""
+    """One sampled step on its way to the packing thread, then the sender thread."""
 
     step: int
     prev_step: int
     elapsed: float
-    parts: list[tuple[_Run, torch.Tensor, torch.cuda.Event | None, int, bool, dict[str, Any]]]
+    parts: list[_Part]
 
 
 class _Controls:
@@ -123,6 +140,7 @@ class Session:
         self._controls = _Controls()
         self._queue: queue.Queue[_Sample | str | None] = queue.Queue(buffer)
         self._sender: threading.Thread | None = None
+        self._packing = Offload("normscope-watch-pack")  # statistics and the host copy, off the caller
         self._closed = False
         self._next_at: float | None = None
 
@@ -164,6 +182,7 @@ class Session:
             if run.probe is not None:
                 run.probe.detach()
             run.tracer.finish()
+        self._packing.close()  # every sample taken is packed and queued before the end
         if self._sender is not None:
             runs = [r.status if r.status != "running" else _run_end(status) for r in self.runs]
             end = ClientEnd(status=status, step=self.step_count, runs=runs, error=error)
@@ -256,7 +275,7 @@ class Session:
         self._started_at = time.monotonic()
         self._sender = threading.Thread(target=self._send_loop, name="normscope-watch-sender", daemon=True)
         self._sender.start()
-        self._put(LayersMessage(layers=self.layer_infos).model_dump_json(), block=True)
+        self._say(LayersMessage(layers=self.layer_infos).model_dump_json())
 
     def _spec(self) -> ExperimentSpec:
         steps = self.steps or min(1_000_000, self.every * MAX_FRAMES)
@@ -271,13 +290,13 @@ class Session:
         )
 
     def _sample(self, t: int) -> None:
-        """Every run's statistics and losses as one tensor each, copied to the host without waiting."""
+        """What each run's statistics need from this step, handed to the packing thread."""
         parts = []
         for run in self.runs:
             probe = run.probe
             ok = probe is not None and probe.armed and probe.complete()
-            stats = [probe.pack()] if ok else []
-            if probe is not None and not ok:
+            taken = probe.take() if ok else None
+            if probe is not None:
                 probe.armed = False
             device = _device_of(run.model)
             losses = [
@@ -286,26 +305,40 @@ class Session:
                 else torch.tensor([x], dtype=torch.float64, device=device)
                 for x in run.losses
             ]
-            packed = torch.cat(stats + losses) if stats or losses else torch.zeros(0, dtype=torch.float64)
-            event = None
-            if packed.device.type == "cuda":
-                packed = packed.to(
-                    "cpu", non_blocking=True
-                )  # into pinned memory; `event` says when it is there
-                event = torch.cuda.Event()
-                event.record()
-            parts.append((run, packed, event, len(run.losses), ok, run.logged))
+            values = torch.cat(losses) if losses else torch.zeros(0, dtype=torch.float64, device=device)
+            parts.append(_Part(run, taken, values, len(run.losses), run.logged))
             run.losses, run.logged = [], {}
         elapsed = time.monotonic() - (self._started_at or time.monotonic()) - self._paused_s
         sample = _Sample(step=t, prev_step=self._covered, elapsed=elapsed, parts=parts)
         self._covered = t
-        self._put(sample, block=False)
+        self._packing.submit(partial(self._pack, sample))
 
     def _put(self, item: "_Sample | str | None", block: bool) -> None:
         try:
             self._queue.put(item, block=block, timeout=CLOSE_TIMEOUT_S if block else None)
         except queue.Full:
             self.dropped += 1
+
+    def _say(self, text: str) -> None:
+        """A message from the caller, queued behind the samples it took before it."""
+        self._packing.submit(partial(self._put, text, True))
+
+    # the packing thread --------------------------------------------------------------------------------
+    def _pack(self, sample: _Sample) -> None:
+        """Each run's statistics (one vector on its device), then its one host copy with the losses."""
+        try:
+            for part in sample.parts:
+                probe = part.run.probe
+                if part.taken is not None and probe is not None:
+                    stats = probe.pack(part.taken)
+                    part.values = torch.cat([stats, part.values.to(stats.device)])
+                    part.stats_size = probe.packed_size()
+                    part.taken = None  # the taps are let go as soon as they are summarized
+                part.values = part.values.cpu()
+        except Exception as e:  # a sample that cannot be packed is warned about; the others go on
+            warnings.warn(f"normscope: a sample could not be packed: {type(e).__name__}: {e}", stacklevel=1)
+            return
+        self._put(sample, block=False)
 
     def _obey(self, t: int) -> None:
         """The presenter's controls, between steps: cancel, pause (blocks), one frame's steps, pace."""
@@ -341,7 +374,7 @@ class Session:
         if status != self._reported:
             self._reported = status
             runs = [r.status for r in self.runs]
-            self._put(ClientStatus(status=status, step=t, runs=runs).model_dump_json(), block=True)
+            self._say(ClientStatus(status=status, step=t, runs=runs).model_dump_json())
 
     # the outlet's reader thread ------------------------------------------------------------------------
     def _on_control(self, msg: ControlMessage) -> None:
@@ -382,16 +415,13 @@ class Session:
     def _frame(self, sample: _Sample) -> str:
         runs = []
         diverged = False
-        for run, host, event, n_losses, ok, logged in sample.parts:
-            if event is not None:
-                event.synchronize()
-            v = host.numpy()
-            k = run.probe.packed_size() if ok and run.probe is not None else 0
-            layers = run.probe.unpack(v[:k]) if ok and run.probe is not None else []
-            losses = v[k : k + n_losses]
+        for part in sample.parts:
+            run, v, k = part.run, part.values.numpy(), part.stats_size
+            layers = run.probe.unpack(v[:k]) if k and run.probe is not None else []
+            losses = v[k : k + part.n_losses]
             if run.status == "running" and not np.isfinite(losses).all():
                 run.status, diverged = "diverged", True
-            metrics = {key: finite(float(x)) for key, x in logged.items()}
+            metrics = {key: finite(float(x)) for key, x in part.logged.items()}
             val = None
             if "val_acc" in metrics or "val_loss" in metrics:
                 val = EvalResult(loss=metrics.get("val_loss"), acc=metrics.get("val_acc"))

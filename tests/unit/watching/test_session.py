@@ -134,14 +134,21 @@ def test_layer_selection_and_the_cap_say_what_is_left_out(tmp_path):
     assert any("past the cap of 3" in n for n in lines[0]["spec"]["external"]["untapped"])
 
 
-def test_no_device_sync_or_probe_work_on_unsampled_steps(tmp_path, monkeypatch):
-    calls = []
+def test_no_probe_work_on_unsampled_steps_and_the_statistics_packed_off_the_callers_thread(
+    tmp_path, monkeypatch
+):
+    takes, packs = [], []
     from normscope.engine.probe import Probe
 
-    original = Probe.pack
-    monkeypatch.setattr(Probe, "pack", lambda self: calls.append(1) or original(self))
-    run_watched(tmp_path, steps=30, every=10)
-    assert len(calls) == 2 * 3  # two models, three sampled steps
+    take, pack = Probe.take, Probe.pack
+    monkeypatch.setattr(Probe, "take", lambda self: takes.append(threading.current_thread()) or take(self))
+    monkeypatch.setattr(
+        Probe, "pack", lambda self, taken=None: packs.append(threading.current_thread()) or pack(self, taken)
+    )
+    _, _, lines = run_watched(tmp_path, steps=30, every=10)
+    assert len(takes) == len(packs) == 2 * 3  # two models, three sampled steps
+    assert set(takes) == {threading.main_thread()} and threading.main_thread() not in packs
+    assert [line["step"] for line in lines if line["type"] == "frame"] == [10, 20, 30]
 
 
 def test_pause_blocks_the_loop_until_resume_and_cancel_ends_the_with_block(tmp_path):
