@@ -2,6 +2,7 @@ import pytest
 import torch
 
 from normscope import __version__
+from normscope.api.routes import accepts_gzip
 from tests.api.conftest import Server, tiny_spec, wait_status
 
 
@@ -40,6 +41,15 @@ def test_create_run_done_frames_list_delete(server: Server):
         page = c.get(f"/api/experiments/{first['id']}/frames", params={"since": 20, "limit": 2}).json()
         assert [f["step"] for f in page] == [30, 40]
         assert page[0]["prev_step"] == 20
+        # gzipped for a client that accepts it (httpx unpacks it), the same JSON as for one that does not
+        url = f"/api/experiments/{first['id']}/frames"
+        packed = c.get(url, headers={"Accept-Encoding": "gzip"})
+        plain = c.get(url, headers={"Accept-Encoding": "identity"})
+        refused = c.get(url, headers={"Accept-Encoding": "gzip;q=0, *"})
+        assert packed.headers["content-encoding"] == "gzip" and packed.headers["vary"] == "Accept-Encoding"
+        assert "content-encoding" not in plain.headers and "content-encoding" not in refused.headers
+        assert packed.json() == plain.json() == frames
+        assert int(packed.headers["content-length"]) < len(plain.content) / 2
 
         listed = [e["id"] for e in c.get("/api/experiments").json()]
         assert listed.index(second["id"]) < listed.index(first["id"])  # newest first
@@ -165,3 +175,22 @@ def test_an_explicit_cpu_device_is_what_health_reports(own_server):
     server = own_server(NORMSCOPE_DEVICE="cpu", NORMSCOPE_WARM_SPARE="false")
     with server.client(None) as c:
         assert c.get("/api/health").json()["device"] == "cpu"
+
+
+@pytest.mark.parametrize(
+    ("header", "takes"),
+    [
+        ("gzip, deflate, br", True),
+        ("deflate;q=1.0, GZIP;q=0.5", True),
+        ("*", True),
+        ("", False),
+        ("identity", False),
+        ("gzip;q=0", False),
+        ("*, gzip;q=0", False),  # named beats the wildcard
+        ("gzip;q=0, *", False),
+        ("br, *;q=0.1", True),
+        ("gzip;q=bad", False),
+    ],
+)
+def test_accept_encoding_is_read_as_http_says(header: str, takes: bool):
+    assert accepts_gzip(header) is takes

@@ -10,12 +10,14 @@ from normscope import __version__
 from normscope.api.deps import ManagerDep, Presenter, StoreDep
 from normscope.jobs.manager import ControlError, FilesMissing, NoRoom, QueueFull
 from normscope.presets import PRESETS, Preset
+from normscope.realtime import gzip_text
 from normscope.schemas import ApiError, ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
 from normscope.schemas.hall import MAX_STEP
 from normscope.schemas.sweep import RefineRequest, refined
 from normscope.store import StoreFull
 from normscope.store.imports import ImportRefused, import_lines
 
+GZIP_FROM = 4096  # bytes of JSON below which compressing costs more than it saves
 router = APIRouter(prefix="/api")
 MAX_FRAMES_PER_REQUEST = 5000
 MAX_IMPORT_BYTES = 64 * 2**20  # a JSON-lines file of a long run
@@ -189,15 +191,34 @@ async def control_experiment(experiment_id: str, cmd: ControlCommand, manager: M
 
 @router.get("/experiments/{experiment_id}/frames", response_model=list[Frame], responses=errors(404))
 def experiment_frames(
+    request: Request,
     experiment_id: str,
     store: StoreDep,
     since: Annotated[int, Query(ge=-1, le=MAX_STEP, description="Frames after this step.")] = -1,
     limit: Annotated[int, Query(ge=1, le=MAX_FRAMES_PER_REQUEST)] = 1000,
 ) -> Response:
-    """Stored frames in step order, exactly as they were streamed (a client fills a gap from here)."""
+    """Stored frames in step order, exactly as they were streamed (a client fills a gap from here); gzipped
+    when the client accepts it (a page of a deep net's frames is tens of MB of JSON, a third of it so)."""
     found(store.get(experiment_id), experiment_id)
     body = "[" + ",".join(store.frames(experiment_id, since, limit)) + "]"  # stored text, not re-encoded
-    return Response(body, media_type="application/json")
+    if len(body) < GZIP_FROM or not accepts_gzip(request.headers.get("accept-encoding", "")):
+        return Response(body, media_type="application/json")
+    headers = {"Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    return Response(gzip_text(body), media_type="application/json", headers=headers)
+
+
+def accepts_gzip(accept_encoding: str) -> bool:
+    """Whether an Accept-Encoding header takes gzip: named with a q-value above 0, or not named and * is."""
+    weights = {}
+    for item in accept_encoding.split(","):
+        name, *params = (part.strip() for part in item.split(";"))
+        q = next((p[2:] for p in params if p.lower().startswith("q=")), "1")
+        try:
+            weights[name.lower()] = float(q)
+        except ValueError:
+            weights[name.lower()] = 0.0
+    return weights.get("gzip", weights.get("*", 0.0)) > 0
+    return False
 
 
 @router.get("/experiments/{experiment_id}/fold", response_model=list[FoldResult], responses=errors(404))
