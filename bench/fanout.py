@@ -1,10 +1,15 @@
 """Fan-out: N websocket viewers on loopback watching one experiment at 10 frames/s, plus one stalled viewer.
 
 Prints one JSON line: delivered-frame ratio and delivery latency (worker send -> client receive) over the
-healthy viewers, server CPU, and the same latency without the stalled viewer for comparison."""
+healthy viewers, server CPU, and the same latency without the stalled viewer for comparison.
+
+--encodings instead compares frames=json with frames=gzip viewers on a deep MLP pair (32 hidden layers, 64
+bins: frames of a deep net's size), each on a fresh experiment: bytes a viewer receives per frame, latency
+and server CPU."""
 
 import argparse
 import asyncio
+import gzip
 import json
 import socket
 import statistics
@@ -31,19 +36,24 @@ def _head(text: str) -> tuple[int, float] | None:
     return head["step"], head["sent_at"]
 
 
-async def viewer(url: str, start: float, end: float, latencies: list[float], steps: set[int]) -> None:
-    """Counts live frames sent between the wall-clock times start and end."""
+async def viewer(
+    url: str, start: float, end: float, latencies: list[float], steps: set[int], sizes: list[int]
+) -> None:
+    """Counts live frames sent between the wall-clock times start and end (and the bytes each took)."""
     async with websockets.connect(url, compression=None, max_size=None, open_timeout=60) as ws:
         end_mono = time.monotonic() + (end - time.time())
         while (left := end_mono - time.monotonic()) > 0:
             try:
-                text = await asyncio.wait_for(ws.recv(), left)
+                msg = await asyncio.wait_for(ws.recv(), left)
             except TimeoutError:
                 return
-            head = _head(text)
+            head = _head(
+                gzip.decompress(msg)[:200].decode("utf-8", "replace") if isinstance(msg, bytes) else msg
+            )
             if head is not None and start <= head[1] <= end:  # the measuring window only
                 steps.add(head[0])
                 latencies.append(time.time() - head[1])
+                sizes.append(len(msg))
 
 
 async def stalled(url: str, seconds: float) -> None:
@@ -66,18 +76,21 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / 100.0
 
 
-async def measure(base: str, eid: str, n: int, seconds: float, stall_lead: float | None, pid: int) -> dict:
+async def measure(
+    base: str, eid: str, n: int, seconds: float, stall_lead: float | None, pid: int, frames: str = "json"
+) -> dict:
     """All viewers connect at once; with stall_lead a stalled viewer joins them and the measuring window
     opens stall_lead seconds later, when the kernel's socket buffers for it (up to 4 MB here) are full and
     the server's own queue for it is dropping frames."""
-    url = f"{base.replace('http', 'ws')}/ws/experiments/{eid}"
+    url = f"{base.replace('http', 'ws')}/ws/experiments/{eid}?frames={frames}"
     lat: list[list[float]] = [[] for _ in range(n)]
     seen: list[set[int]] = [set() for _ in range(n)]
+    sizes: list[int] = []
     lead = stall_lead or 3.0
     start = time.time() + lead
     end = start + seconds
     stall = asyncio.create_task(stalled(url, lead + seconds + 5)) if stall_lead is not None else None
-    viewers = asyncio.gather(*(viewer(url, start, end, lat[i], seen[i]) for i in range(n)))
+    viewers = asyncio.gather(*(viewer(url, start, end, lat[i], seen[i], sizes) for i in range(n)))
     await asyncio.sleep(lead)
     cpu0, t0 = _cpu_seconds(pid), time.monotonic()
     await viewers
@@ -102,6 +115,8 @@ async def measure(base: str, eid: str, n: int, seconds: float, stall_lead: float
         "delivered_ratio_mean": round(statistics.mean(delivered), 4),
         "latency_ms": {"p50": pct(0.5), "p95": pct(0.95), "p99": pct(0.99)},
         "server_cpu": round(cpu, 3),
+        "bytes_per_frame": round(statistics.mean(sizes)) if sizes else None,
+        "server_cpu_ms_per_delivery": round(cpu * seconds / max(len(flat), 1) * 1e3, 3),
     }
 
 
@@ -122,7 +137,11 @@ def main() -> None:
     p.add_argument("--clients", type=int, default=200)
     p.add_argument("--seconds", type=float, default=15)
     p.add_argument("--stall-lead", type=float, default=30, help="seconds the stalled viewer is in before")
+    p.add_argument("--encodings", action="store_true", help="frames=json vs frames=gzip on deep-net frames")
     args = p.parse_args()
+    if args.encodings:
+        print(json.dumps(compare_encodings(args.clients, args.seconds)))
+        return
     spec = get_preset("ioffe-szegedy").spec.model_copy(deep=True)
     spec.steps = 200_000  # 20,000 frames, the most an experiment keeps: far more than the bench watches
     spec.probe.every = 10
@@ -160,6 +179,28 @@ def main() -> None:
         },
     }
     print(json.dumps(result))
+
+
+def compare_encodings(clients: int, seconds: float) -> dict:
+    spec = get_preset("ioffe-szegedy").spec.model_copy(deep=True)
+    spec.model.hidden, spec.model.activation = [64] * 32, "relu"
+    spec.steps, spec.probe.every, spec.probe.bins = 200_000, 10, 64
+    with tempfile.TemporaryDirectory() as tmp:
+        server = start_server(
+            Path(tmp) / "data", TOKEN, NORMSCOPE_MAX_CLIENTS=str(clients + 10), NORMSCOPE_TORCH_THREADS="1"
+        )
+        try:
+            out = {}
+            for frames in ("json", "gzip"):
+                eid = launch(server.url, spec)
+                time.sleep(1.5)
+                out[frames] = asyncio.run(
+                    measure(server.url, eid, clients, seconds, None, server.proc.pid, frames)
+                )
+                launch_control(server.url, eid, {"action": "cancel"})
+        finally:
+            server.stop()
+    return {"bench": "fanout-encodings", "frames_per_second": 10, "viewers": clients, **out}
 
 
 if __name__ == "__main__":
