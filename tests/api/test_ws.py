@@ -83,10 +83,9 @@ def _raw_until_ended(ws: ClientConnection, timeout: float = 60) -> list[str | by
 def test_a_gzip_viewer_gets_the_same_frames_gzipped_and_every_other_message_as_text(server: Server):
     with server.client() as c:
         eid = c.post("/api/experiments", json=tiny_spec(steps=300, pace=150)).json()["id"]
-        with (
-            connect(f"{server.ws_url}/ws/experiments/{eid}") as plain,
-            connect(f"{server.ws_url}/ws/experiments/{eid}?frames=gzip") as packed,
-        ):
+        url = f"{server.ws_url}/ws/experiments/{eid}"
+        # the plain viewer is read second: its client queue is unbounded, so nothing backs up to the server
+        with connect(url, max_queue=None) as plain, connect(f"{url}?frames=gzip") as packed:
             raw = _raw_until_ended(packed)
             texts = _raw_until_ended(plain)
         stored = c.get(f"/api/experiments/{eid}/frames").json()
