@@ -389,10 +389,11 @@ class Probe:
         a = x.numpy()
         n, bins = g.n, self.bins
         linear = g.linear.numpy()
+        top_keys = g.at_or_below[:, bins].numpy()  # per row the largest float32 at or below its high edge
         buckets = np.empty((len(g.rows), bins + 2))
         for k, (low, _, high) in enumerate(linear):
             buckets[k, 1 : bins + 1] = np.histogram(a[k], bins=bins, range=(low, high))[0]
-            buckets[k, bins + 1] = np.count_nonzero(a[k] > _float32_below(high))  # > high, exactly
+            buckets[k, bins + 1] = np.count_nonzero(a[k] > top_keys[k])  # > high, exactly
         buckets[:, 0] = n - buckets[:, 1:].sum(axis=1)  # below the low edge (numpy counts both ends in)
         lo_sat, hi_sat = (np.float32(b) for b in SATURATION_BOUNDS[g.kind])  # compared as float32
         if g.kind == "relu":
@@ -525,12 +526,6 @@ class Probe:
             )
             for i, name in enumerate(self.layer_names)
         ]
-
-
-def _float32_below(x: float) -> np.float32:
-    """The largest float32 at or below x: for a float32 value v, v > x exactly when v > this."""
-    f = np.float32(x)
-    return f if float(f) <= x else np.nextafter(f, np.float32(-np.inf))
 
 
 class Packer:
