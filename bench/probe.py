@@ -2,7 +2,9 @@
 wandb.watch(log="all") on the same models at the same frequencies; a CIFAR-sized VGG-11 pair's sample cost.
 
 Prints one JSON line. Plain is the same models, batches and optimizer without any probe or per-step
-bookkeeping; all are timed in alternating rounds of the same run, and medians are compared. wandb runs
+bookkeeping; all are timed in alternating rounds of the same run, each against its round's plain loop, and
+the median ratio is reported with its range. capture10/capture1 are the trainer with its frames thread's work
+dropped: the training thread's own share of a sample, a floor no frame building can go under. wandb runs
 offline (a bench-only extra: pip install -e '.[bench]'); without it its columns say so.
 """
 
@@ -55,12 +57,19 @@ def random_784(n: int = 6000) -> Dataset:
     return Dataset(x[:5000], y[:5000], x[5000:], y[5000:], n_classes=10, image_shape=None)
 
 
-def _trainer(spec: ExperimentSpec, every: int, steps: int, device: str, dataset: Dataset | None) -> Trainer:
+def _trainer(
+    spec: ExperimentSpec,
+    every: int,
+    steps: int,
+    device: str,
+    dataset: Dataset | None,
+    trainer: type[Trainer] = Trainer,
+) -> Trainer:
     spec = spec.model_copy(deep=True)
     spec.steps = steps
     spec.probe.every = every
     spec.probe.eval_every = 100_000  # evaluation is not probe cost: only the final step evaluates
-    return Trainer(spec, device, dataset=dataset)
+    return trainer(spec, device, dataset=dataset)
 
 
 def _sync(device: str) -> None:
@@ -92,8 +101,15 @@ def time_plain(spec: ExperimentSpec, steps: int, device: str, dataset: Dataset |
     return (time.perf_counter() - t0) / steps
 
 
-def time_probed(spec: ExperimentSpec, every: int, steps: int, device: str, dataset: Dataset | None) -> float:
-    t = _trainer(spec, every, steps, device, dataset)
+class CaptureOnly(Trainer):
+    """The trainer with its frames thread's work dropped: what a sample costs the training thread alone
+    (hooks, take, the hand-over), so the bench can tell that floor from the cost of building frames."""
+
+    def _build_frame(self, *args: object) -> None:
+        pass
+
+
+def time_run(t: Trainer, steps: int, device: str) -> float:
     _sync(device)
     t0 = time.perf_counter()
     t.run()
@@ -135,20 +151,28 @@ def wandb_installed() -> bool:
 def step_ratios(
     spec: ExperimentSpec, steps: int, rounds: int, device: str, dataset: Dataset | None, with_wandb: bool
 ) -> dict:
-    times: dict[str, list[float]] = {"plain": [], "every1": [], "every10": []}
+    """Each column's ratio to the plain loop of its own round: the median over rounds, and the range (on this
+    noisy machine a few percent either way is the noise, not the probe)."""
+    times: dict[str, list[float]] = {k: [] for k in ("plain", "every10", "every1", "capture10", "capture1")}
     if with_wandb:
         times |= {"wandb10": [], "wandb1": []}
     time_plain(spec, 50, device, dataset)  # warm-up: allocator, kernels, first-touch
     for _ in range(rounds):
         times["plain"].append(time_plain(spec, steps, device, dataset))
-        times["every10"].append(time_probed(spec, 10, steps, device, dataset))
-        times["every1"].append(time_probed(spec, 1, steps, device, dataset))
+        for every in (10, 1):
+            probed = _trainer(spec, every, steps, device, dataset)
+            times[f"every{every}"].append(time_run(probed, steps, device))
+            capture = _trainer(spec, every, steps, device, dataset, CaptureOnly)
+            times[f"capture{every}"].append(time_run(capture, steps, device))
         if with_wandb:
             times["wandb10"].append(time_wandb(spec, 10, steps, device, dataset))
             times["wandb1"].append(time_wandb(spec, 1, steps, device, dataset))
-    med = {k: statistics.median(v) for k, v in times.items()}
-    out = {"plain_ms": round(med["plain"] * 1e3, 4)}
-    out |= {f"{k}_ratio": round(v / med["plain"], 4) for k, v in med.items() if k != "plain"}
+    out: dict = {"plain_ms": round(statistics.median(times["plain"]) * 1e3, 4)}
+    for k, v in times.items():
+        if k != "plain":
+            ratios = [t / p for t, p in zip(v, times["plain"], strict=True)]
+            out[f"{k}_ratio"] = round(statistics.median(ratios), 4)
+            out[f"{k}_range"] = [round(min(ratios), 4), round(max(ratios), 4)]
     return out
 
 
