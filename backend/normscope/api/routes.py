@@ -218,7 +218,6 @@ def accepts_gzip(accept_encoding: str) -> bool:
         except ValueError:
             weights[name.lower()] = 0.0
     return weights.get("gzip", weights.get("*", 0.0)) > 0
-    return False
 
 
 @router.get("/experiments/{experiment_id}/fold", response_model=list[FoldResult], responses=errors(404))
