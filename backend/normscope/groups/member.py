@@ -1,6 +1,7 @@
 """What one Ray actor runs: a Trainer over one group's variants, calibrated with the whole experiment's
 magnitudes, whose events come out as a stream. The actor is threaded: the stream is one call, controls are
-others, and they land between steps as they do in a local worker."""
+others, and they land between steps as they do in a local worker. A threaded actor may run two calls out of
+the order they were sent, so the driver numbers its controls and they are queued by that number."""
 
 import os
 import queue
@@ -24,6 +25,9 @@ class GroupMember:
 
         torch.set_num_threads(threads)
         self._controls: queue.SimpleQueue[ControlCommand | int] = queue.SimpleQueue()  # int: step_to
+        self._arrived: dict[int, ControlCommand | int] = {}  # sent after one not yet here: held until it is
+        self._next = 0
+        self._order = threading.Lock()
         self._events: queue.Queue[tuple[Any, ...]] = queue.Queue(maxsize=EVENTS_BUFFERED)
         self.trainer = Trainer(
             ExperimentSpec.model_validate_json(spec_json),
@@ -47,11 +51,20 @@ class GroupMember:
         self.trainer.set_absmax(absmax)
         return self.trainer.layout()
 
-    def control(self, command: dict) -> None:
-        self._controls.put(ControlCommand.model_validate(command))
+    def control(self, seq: int, command: dict) -> None:
+        """The driver's control number `seq` (0, 1, 2, … across control and step_to)."""
+        self._queue(seq, ControlCommand.model_validate(command))
 
-    def step_to(self, step: int) -> None:
-        self._controls.put(step)
+    def step_to(self, seq: int, step: int) -> None:
+        self._queue(seq, step)
+
+    def _queue(self, seq: int, item: ControlCommand | int) -> None:
+        """Into the trainer's queue in the driver's order: a set_lr then a step never runs the step first."""
+        with self._order:
+            self._arrived[seq] = item
+            while self._next in self._arrived:
+                self._controls.put(self._arrived.pop(self._next))
+                self._next += 1
 
     def _control(self, timeout: float) -> ControlCommand | None:
         """Called by the trainer between steps, on its thread: where step_to may change its budget."""

@@ -101,6 +101,7 @@ class RayGroups:
         self.folds: list[FoldResult] = []
         self.step = 0
         self.at: list[int] = [0] * len(self.groups)  # the step each group has reached, as far as it said
+        self.sent: list[int] = [0] * len(self.groups)  # each group's controls numbered: kept in order
         self._said: tuple[str, list[str]] | None = None
         self._cancelled = False
         self._done = threading.Event()
@@ -206,10 +207,15 @@ class RayGroups:
                 to = max((self.at[g] // every + 1) * every for g in training)
                 for g in training:
                     self.at[g] = to
-                    self.actors[g].step_to.remote(to)
+                    self.actors[g].step_to.remote(self._seq(g), to)
                 continue
             for g in training:
-                self.actors[g].control.remote(cmd.model_dump())
+                self.actors[g].control.remote(self._seq(g), cmd.model_dump())
+
+    def _seq(self, g: int) -> int:
+        """The next control's number for group g (only the controls thread sends)."""
+        self.sent[g] += 1
+        return self.sent[g] - 1
 
     def _send(self, merged: list[Merged]) -> None:
         for m in merged:
