@@ -6,7 +6,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 
@@ -69,6 +69,21 @@ class Session:
             time.sleep(0.02)
 
 
+STARTED: list[Session] = []
+
+
+@pytest.fixture(autouse=True)
+def cancel_what_a_failed_test_left() -> Iterator[None]:
+    """A test that fails midway leaves its groups training on the shared cluster: cancelled, later tests
+    get the cluster's CPUs back and its readers end before Ray shuts down."""
+    yield
+    for s in STARTED:
+        if s.result is None:
+            s.send(action="cancel")
+            s.wait(lambda s=s: s.result is not None)
+    STARTED.clear()
+
+
 def start(spec: ExperimentSpec) -> Session:
     s: Session
 
@@ -96,6 +111,7 @@ def start(spec: ExperimentSpec) -> Session:
         lambda f: s.folds.extend(f),
     )
     s = Session(groups)
+    STARTED.append(s)
     s.layout = groups.layout()
 
     def run() -> None:
