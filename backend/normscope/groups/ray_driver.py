@@ -4,6 +4,7 @@ Runs in the training worker process in place of a Trainer: the job manager sees 
 statuses, folds and end as from a local run (plus late parts, see merge.py). Frames travel as the actors'
 streaming generators (Ray's object refs, bounded by Ray's backpressure), controls as actor calls."""
 
+import itertools
 import math
 import queue
 import socket
@@ -101,7 +102,7 @@ class RayGroups:
         self.folds: list[FoldResult] = []
         self.step = 0
         self.at: list[int] = [0] * len(self.groups)  # the step each group has reached, as far as it said
-        self.sent: list[int] = [0] * len(self.groups)  # each group's controls numbered: kept in order
+        self._numbers = [itertools.count() for _ in self.groups]  # each group's controls, kept in order
         self._said: tuple[str, list[str]] | None = None
         self._cancelled = False
         self._done = threading.Event()
@@ -207,15 +208,10 @@ class RayGroups:
                 to = max((self.at[g] // every + 1) * every for g in training)
                 for g in training:
                     self.at[g] = to
-                    self.actors[g].step_to.remote(self._seq(g), to)
+                    self.actors[g].step_to.remote(next(self._numbers[g]), to)
                 continue
             for g in training:
-                self.actors[g].control.remote(self._seq(g), cmd.model_dump())
-
-    def _seq(self, g: int) -> int:
-        """The next control's number for group g (only the controls thread sends)."""
-        self.sent[g] += 1
-        return self.sent[g] - 1
+                self.actors[g].control.remote(next(self._numbers[g]), cmd.model_dump())
 
     def _send(self, merged: list[Merged]) -> None:
         for m in merged:
