@@ -1,15 +1,16 @@
-"""Where the dashboard's files are: frontend/, and the Plotly.js inside the plotly package (no CDN)."""
+"""Where the dashboard's files are: the package's web/, and Plotly.js from the plotly package (no CDN)."""
 
 import importlib.util
+from importlib.resources import files
 from pathlib import Path
 
 
-def frontend_dir() -> Path:
-    """frontend/ beside backend/ in a checkout; in an installed image, the working directory's frontend/."""
-    for candidate in (Path(__file__).resolve().parents[2] / "frontend", Path.cwd() / "frontend"):
-        if (candidate / "index.html").is_file():
-            return candidate
-    raise RuntimeError("frontend/ not found beside the package or in the working directory")
+def web_dir() -> Path:
+    """The dashboard (HTML, ES modules, CSS): package data, found the same way in a checkout and a wheel."""
+    path = Path(str(files("normscope") / "web"))
+    if not (path / "index.html").is_file():
+        raise RuntimeError(f"the dashboard is missing from the installed package: no {path / 'index.html'}")
+    return path
 
 
 def plotly_js() -> Path:

@@ -7,12 +7,13 @@ from pathlib import Path
 import pytest
 import torch
 
+from normscope.assets import web_dir
 from normscope.engine.trainer import Trainer
 from normscope.presets import PRESETS, get_preset
 from normscope.schemas import ControlCommand, Frame, LayerStats, TapStats
 
 HEADLESS_LIMIT_S = 60
-EXPERIMENT_PAGE = Path(__file__).resolve().parents[2] / "frontend" / "experiment.html"
+EXPERIMENT_PAGE = web_dir() / "experiment.html"
 
 
 def train(preset_id: str, orders: dict[int, ControlCommand] | None = None) -> list[Frame]:

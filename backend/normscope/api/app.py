@@ -97,7 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ws.router)
     app.include_router(ingest.router)
     app.include_router(pages.router)
-    app.mount("/static", StaticFiles(directory=pages.frontend_dir()), name="static")
+    app.mount("/static", StaticFiles(directory=pages.web_dir()), name="static")
     return app
 
 

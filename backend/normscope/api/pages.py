@@ -1,21 +1,21 @@
-"""The dashboard's pages and assets, served from frontend/ with Plotly.js from the plotly package (no CDN)."""
+"""The dashboard's pages and assets: the package's web/, and Plotly.js from the plotly package (no CDN)."""
 
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
-from normscope.assets import frontend_dir, plotly_js
+from normscope.assets import plotly_js, web_dir
 
 router = APIRouter(include_in_schema=False)
 
 
 @router.get("/")
 def index() -> FileResponse:
-    return FileResponse(frontend_dir() / "index.html")
+    return FileResponse(web_dir() / "index.html")
 
 
 @router.get("/experiments/{experiment_id}")
 def experiment_page(experiment_id: str) -> FileResponse:
-    return FileResponse(frontend_dir() / "experiment.html")
+    return FileResponse(web_dir() / "experiment.html")
 
 
 @router.get("/vendor/plotly.min.js")

@@ -8,7 +8,7 @@ import json
 import zlib
 from collections.abc import Iterator
 
-from normscope.assets import frontend_dir, plotly_js
+from normscope.assets import plotly_js, web_dir
 from normscope.exports.bundle import bundle
 from normscope.exports.source import frames, thinned
 from normscope.presets import PRESETS
@@ -58,8 +58,8 @@ def _script_safe(code: str) -> str:
 
 def page_parts() -> tuple[str, str]:
     """experiment.html made self-contained, split where the embedded payload goes."""
-    html = (frontend_dir() / "experiment.html").read_text()
-    style = (frontend_dir() / "style.css").read_text()
+    html = (web_dir() / "experiment.html").read_text()
+    style = (web_dir() / "style.css").read_text()
     for live, offline in LIVE_ONLY.items():
         if html.count(live) != 1:
             raise RuntimeError(f"experiment.html changed: {live!r} is no longer there once")
@@ -67,8 +67,8 @@ def page_parts() -> tuple[str, str]:
     before, sep, after = html.partition(APP_TAG)
     if not sep:
         raise RuntimeError(f"experiment.html changed: {APP_TAG!r} is missing")
-    app = _script_safe(bundle(frontend_dir() / "experiment.js"))
-    loader = _script_safe((frontend_dir() / "offline.js").read_text())
+    app = _script_safe(bundle(web_dir() / "experiment.js"))
+    loader = _script_safe((web_dir() / "offline.js").read_text())
     return before, (
         f'<script type="text/plain" id="normscope-app">{app}</script>\n<script>{loader}</script>{after}'
     )

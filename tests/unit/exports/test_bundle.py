@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from normscope.assets import frontend_dir
+from normscope.assets import web_dir
 from normscope.exports.bundle import BundleError, bundle
 
 
@@ -66,7 +66,7 @@ def test_a_cycle_is_refused(tmp_path: Path):
 
 
 def test_the_experiment_page_bundles():
-    script = bundle(frontend_dir() / "experiment.js")
+    script = bundle(web_dir() / "experiment.js")
     assert (
         "// experiment.js" in script and "import " not in script.split("// experiment.js")[1].split("\n")[1]
     )

@@ -3,7 +3,7 @@ import { tapEdges, tapStats } from "./model.js";
 
 // 16 colours that stay apart for the colour-blind too: every pair differs by CIELAB ΔE ≥ 10 under normal,
 // protan, deutan and tritan vision (Machado et al. 2009), and from the white paper. Plain and BN keep the
-// first two, as before. tests/unit/frontend/test_palette.py checks it.
+// first two, as before. tests/unit/web/test_palette.py checks it.
 export const COLORS = [
   "#1f77b4", "#d62728", "#e69f00", "#88ccee", "#332288", "#882255", "#999999", "#000000",
   "#8000e0", "#402000", "#e0c080", "#402060", "#8060e0", "#e06060", "#a02040", "#80a0e0",

@@ -2,11 +2,12 @@
 
 import itertools
 import re
-from pathlib import Path
 
 import numpy as np
 
-FIGURES = Path(__file__).resolve().parents[3] / "frontend" / "lib" / "figures.js"
+from normscope.assets import web_dir
+
+FIGURES = web_dir() / "lib" / "figures.js"
 # Machado, Oliveira & Fernandes (2009): simulated dichromacy at full severity, on linear RGB.
 VISION = {
     "normal": np.eye(3),
