@@ -187,9 +187,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from normscope import __version__
     from normscope.exports import FORMATS
 
     parser = argparse.ArgumentParser(prog="normscope", description="Watch Batch Normalization work, live.")
+    parser.add_argument("--version", action="version", version=f"normscope {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     s = sub.add_parser("serve", help="start the web server (dashboard, REST, websockets)")
     s.add_argument("--host", help="address to bind (default NORMSCOPE_HOST or 127.0.0.1)")
