@@ -2,8 +2,11 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+# Two workers for two cores; tests that share a Ray cluster go to one worker (xdist_group), and a test
+# marked `alone` (timing against a bound) runs with no other beside it (tests/conftest.py).
+PARALLEL := -n 2 --dist loadgroup
 
-.PHONY: run test lint bench e2e system-deps clean
+.PHONY: run test check lint bench e2e system-deps clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -21,10 +24,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 test: $(STAMP) system-deps lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(PARALLEL)
+
+# The edit-test loop's quick tier: lint and the unit tests that do not train for tens of seconds.
+check: $(STAMP) lint
+	$(VENV)/bin/pytest $(PARALLEL) -q -m "not slow" tests/unit
 
 e2e: $(STAMP) system-deps
-	$(VENV)/bin/pytest tests/e2e
+	$(VENV)/bin/pytest $(PARALLEL) tests/e2e
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,ray,bench]'

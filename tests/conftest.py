@@ -1,3 +1,7 @@
+import fcntl
+import os
+from collections.abc import Iterator
+
 import pytest
 
 from tests.file_server import file_server  # noqa: F401 - a fixture for every test package
@@ -6,5 +10,31 @@ from tests.ray_cluster import ray_cluster  # noqa: F401
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
-    rest of the session, and tests that call asyncio.run() must not come after it."""
+    rest of the session, and tests that call asyncio.run() must not come after it. Under xdist, the tests
+    on the session's Ray cluster go to one worker, which starts the one cluster."""
     items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
+    for item in items:
+        if "ray_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("ray"))
+
+
+@pytest.fixture(autouse=True)
+def alone_or_together(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Under xdist, a test marked `alone` (it times the server or the page against a bound) waits until no
+    other worker runs a test, and holds the others off until it ends; other tests run side by side.
+    A readers-writer lock on files shared by the workers; the gate gives a waiting `alone` test priority."""
+    if "PYTEST_XDIST_WORKER" not in os.environ:
+        yield
+        return
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder, above each worker's own
+    alone = request.node.get_closest_marker("alone") is not None
+    with (shared / "gate.lock").open("a") as gate, (shared / "tests.lock").open("a") as tests:
+        fcntl.flock(gate, fcntl.LOCK_EX)
+        fcntl.flock(tests, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        fcntl.flock(gate, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(tests, fcntl.LOCK_UN)

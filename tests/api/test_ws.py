@@ -205,17 +205,19 @@ def _latencies(url: str, seconds: float) -> list[float]:
     return out
 
 
-HOSTILE_S = 60
+HOSTILE_S = 30  # a leak per hostile connection (15 of them here) shows in half the old 60 s at the same rate
+BASELINE_S = 10
 
 
+@pytest.mark.alone
 def test_a_hostile_viewer_neither_grows_the_server_nor_slows_the_others(own_server):
     server = own_server()
     with server.client() as c:
         eid = c.post("/api/experiments", json=tiny_spec(steps=200_000)).json()["id"]
+        url = f"{server.ws_url}/ws/experiments/{eid}"
+        _latencies(url, 5)  # warm, unpaced: a viewer was served, many frames stored
         c.post(f"/api/experiments/{eid}/control", json={"action": "pace", "steps_per_second": 100})
-    url = f"{server.ws_url}/ws/experiments/{eid}"
-    _latencies(url, 20)  # warm: the run is going, a viewer was served, SQLite's page cache has filled
-    baseline = _latencies(url, 10)
+    baseline = _latencies(url, BASELINE_S)
     rss_before = _rss_kb(server.proc.pid)
     hostile = subprocess.Popen(
         [
@@ -239,5 +241,5 @@ def test_a_hostile_viewer_neither_grows_the_server_nor_slows_the_others(own_serv
     print(f"hostile: {flood}, rss {rss_before} -> {rss_after} kB, p95 latency {p95}, frames {len(during)}")
     assert flood["messages"] > 1000 and flood["connections"] > 1  # it flooded, was closed, came back
     assert rss_after - rss_before < 5 * 1024
-    assert len(during) >= 0.8 * len(baseline) * (HOSTILE_S - 2) / 10  # the stream kept its rate
+    assert len(during) >= 0.8 * len(baseline) * (HOSTILE_S - 2) / BASELINE_S  # the stream kept its rate
     assert p95["during"] <= max(2 * p95["baseline"], p95["baseline"] + 0.05), p95

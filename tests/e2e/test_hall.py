@@ -88,6 +88,7 @@ def followed_within(viewer: Page, want: dict, act: Callable[[], None], lead: Pag
     return (shown - changed) / 1000
 
 
+@pytest.mark.alone
 def test_viewers_follow_the_presenter_and_may_look_on_their_own(
     page: Page, server: Server, live: str, viewer
 ):
@@ -200,6 +201,7 @@ def test_a_mark_reaches_the_room_and_survives_a_reload_and_the_replay(
     assert step in loss_marks(room)
 
 
+@pytest.mark.alone
 def test_the_room_follows_the_presenter_s_replay_position(page: Page, server: Server, viewer):
     with server.client() as c:
         eid = c.post("/api/experiments", json=tiny_spec(steps=300)).json()["id"]

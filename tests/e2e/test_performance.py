@@ -4,6 +4,7 @@ import json
 import statistics
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import Page
 
 from tests.e2e.conftest import ARTIFACTS, Server, wait_for
@@ -33,6 +34,7 @@ FOUR_BY_FOUR = {
 }
 
 
+@pytest.mark.alone
 def test_updates_stay_short_at_ten_frames_per_second(page: Page, server: Server):
     with server.client() as c:
         eid = c.post("/api/experiments", json=FOUR_BY_FOUR).json()["id"]

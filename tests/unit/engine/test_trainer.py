@@ -249,6 +249,7 @@ def test_pause_holds_training_until_a_command():
     assert not th.is_alive()
 
 
+@pytest.mark.alone
 def test_pace_limits_steps_per_second():
     commands: queue.Queue[ControlCommand] = queue.Queue()
     commands.put(ControlCommand(action="pace", steps_per_second=100))

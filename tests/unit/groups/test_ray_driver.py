@@ -21,7 +21,7 @@ from normscope.groups.merge import merge_late
 from normscope.groups.ray_driver import RayGroups
 from normscope.schemas import ControlCommand, ExperimentSpec, FoldResult, Frame, LayerInfo
 
-pytestmark = pytest.mark.timeout(180)
+pytestmark = [pytest.mark.timeout(180), pytest.mark.slow]
 
 # 4 groups × half a CPU fit the session's 2-CPU cluster side by side; each actor trains on one thread
 SETTINGS = ExecutorSettings("ray", "auto", variants_per_group=4, group_cpus=0.5)

@@ -44,6 +44,7 @@ def test_skipinit_makes_each_plain_block_start_as_the_identity(spec_for):
     assert standard.stages[0][0].scale is None
 
 
+@pytest.mark.slow
 def test_the_plain_resnet20_trains():
     spec = ExperimentSpec.model_validate(
         {
