@@ -1,0 +1,29 @@
+"""Lessons as TOML files: the built-in ones beside this module, own ones in $NORMSCOPE_DATA_DIR/lessons/ and
+the folders of NORMSCOPE_LESSONS_PATH."""
+
+from normscope.lessons.catalogue import MAX_LESSON_BYTES, Entry, LessonConflict, Lessons, read, to_toml
+from normscope.lessons.model import (
+    Lesson,
+    LessonInfo,
+    LessonMark,
+    LessonView,
+    Preset,
+    Recording,
+    field_errors,
+)
+
+__all__ = [
+    "MAX_LESSON_BYTES",
+    "Entry",
+    "Lesson",
+    "LessonConflict",
+    "LessonInfo",
+    "LessonMark",
+    "LessonView",
+    "Lessons",
+    "Preset",
+    "Recording",
+    "field_errors",
+    "read",
+    "to_toml",
+]
