@@ -1,6 +1,7 @@
 """`normscope train` as a user runs it: exit codes, messages, and the JSON lines it writes."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -10,13 +11,19 @@ from normscope.schemas import Frame, LayerInfo
 from tests.api.conftest import tiny_spec
 
 
-def train(*args: str) -> subprocess.CompletedProcess:
+def env(**more: str) -> dict[str, str]:
+    """A bare environment; PYTHONPATH kept, so a checkout put before an installed normscope stays first."""
+    kept = {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}
+    return {"PATH": "/usr/bin:/bin", **kept, **more}
+
+
+def train(*args: str, **more: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "normscope", "train", "--quiet", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env={"NORMSCOPE_TORCH_THREADS": "1", "PATH": "/usr/bin:/bin"},
+        env=env(NORMSCOPE_TORCH_THREADS="1", **more),
     )
 
 
@@ -40,7 +47,9 @@ def test_a_preset_with_fewer_steps(tmp_path: Path):
     out = tmp_path / "frames.jsonl"
     r = train("--preset", "ioffe-szegedy", "--steps", "20", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert [json.loads(line).get("step") for line in out.read_text().splitlines()] == [None, None, 10, 20]
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line.get("step") for line in lines] == [None, None, 10, 20]
+    assert lines[0]["spec"]["lesson"] == "ioffe-szegedy"  # the experiment remembers its lesson
 
 
 def test_bad_input_exits_2_with_the_reason_and_no_traceback(tmp_path: Path):

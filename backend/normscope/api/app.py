@@ -17,6 +17,7 @@ from normscope.api import exports, hall, ingest, pages, routes, ws
 from normscope.catalog import DataRoot
 from normscope.config import Settings
 from normscope.jobs.manager import JobManager
+from normscope.lessons import Lessons
 from normscope.realtime import Hub
 from normscope.store import Store
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.lessons = Lessons.from_settings(settings)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

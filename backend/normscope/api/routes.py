@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from normscope import __version__
-from normscope.api.deps import ManagerDep, Presenter, StoreDep
+from normscope.api.deps import LessonsDep, ManagerDep, Presenter, StoreDep
 from normscope.jobs.manager import ControlError, FilesMissing, NoRoom, QueueFull
-from normscope.presets import PRESETS, Preset
+from normscope.lessons import Lesson, Preset
 from normscope.realtime import gzip_text
 from normscope.schemas import ApiError, ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
 from normscope.schemas.hall import MAX_STEP
@@ -68,8 +68,9 @@ async def health(manager: ManagerDep, response: Response) -> Health:
 
 
 @router.get("/presets", response_model=list[Preset])
-def presets() -> list[Preset]:
-    return PRESETS
+def presets(lessons: LessonsDep) -> list[Lesson]:
+    """The lessons that validate, in the shape presets had before lessons were files (see GET /lessons)."""
+    return lessons.lessons()
 
 
 @router.post(

@@ -1,7 +1,15 @@
 """Lessons as TOML files: the built-in ones beside this module, own ones in $NORMSCOPE_DATA_DIR/lessons/ and
 the folders of NORMSCOPE_LESSONS_PATH."""
 
-from normscope.lessons.catalogue import MAX_LESSON_BYTES, Entry, LessonConflict, Lessons, read, to_toml
+from normscope.lessons.catalogue import (
+    MAX_LESSON_BYTES,
+    Entry,
+    LessonConflict,
+    Lessons,
+    builtin_lesson,
+    read,
+    to_toml,
+)
 from normscope.lessons.model import (
     Lesson,
     LessonInfo,
@@ -23,6 +31,7 @@ __all__ = [
     "Lessons",
     "Preset",
     "Recording",
+    "builtin_lesson",
     "field_errors",
     "read",
     "to_toml",

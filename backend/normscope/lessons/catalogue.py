@@ -116,6 +116,14 @@ def builtins() -> tuple[Entry, ...]:
     return tuple(read(p, "builtin", f"lessons/{p.name}") for p in files)
 
 
+def builtin_lesson(lesson_id: str) -> Lesson:
+    """A lesson that comes with normscope, for the code that trains one by name (benchmarks, tests)."""
+    entry = next((e for e in builtins() if e.id == lesson_id), None)
+    if entry is None or entry.lesson is None:
+        raise KeyError(f"no built-in lesson {lesson_id!r}")
+    return entry.lesson
+
+
 def claimed(held: Sequence[Entry], more: Iterable[Entry]) -> list[Entry]:
     """Every entry in order, each id held by its first file: a later file of the same id is broken by it."""
     out, holders = list(held), {e.id: e for e in held}

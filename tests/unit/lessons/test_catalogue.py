@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from normscope.config import Settings
-from normscope.lessons import MAX_LESSON_BYTES, Lesson, LessonConflict, Lessons, read, to_toml
+from normscope.lessons import MAX_LESSON_BYTES, LessonConflict, Lessons, builtin_lesson, read, to_toml
 from normscope.lessons.catalogue import BUILTIN_DIR, BUILTIN_ORDER, builtins
 
 GOOD = '''# a comment the file keeps
@@ -31,12 +31,6 @@ note = "here it drifts"
 '''
 
 
-def builtin(lesson_id: str) -> Lesson:
-    entry = Lessons(Path("/nonexistent")).get(lesson_id)
-    assert entry is not None and entry.lesson is not None
-    return entry.lesson
-
-
 @pytest.fixture
 def own(tmp_path: Path) -> Lessons:
     return Lessons(tmp_path / "data" / "lessons", [tmp_path / "course"])
@@ -57,7 +51,7 @@ def test_every_builtin_lesson_is_valid_in_the_courses_order():
 
 def test_builtin_specs_are_the_ones_the_lessons_were_written_with():
     """Pinned against the Python literal the files were made from."""
-    ioffe = builtin("ioffe-szegedy").spec
+    ioffe = builtin_lesson("ioffe-szegedy").spec
     assert (ioffe.dataset.name, ioffe.model.hidden, ioffe.model.init, ioffe.model.init_std) == (
         "digits",
         [100, 100, 100],
@@ -72,32 +66,32 @@ def test_builtin_specs_are_the_ones_the_lessons_were_written_with():
         5,
     )
     assert [(v.label, v.norm) for v in ioffe.variants] == [("plain", "none"), ("BN", "batch")]
-    assert builtin("ioffe-szegedy").view.model_dump() == {
+    assert builtin_lesson("ioffe-szegedy").view.model_dump() == {
         "layer": "hidden3",
         "tap": "normed",
         "chart": "bands",
     }
-    grid = builtin("search-grid").spec
+    grid = builtin_lesson("search-grid").spec
     assert len(grid.variants) == 25 and sorted({v.lr for v in grid.variants}) == [0.001, 0.01, 0.1, 1.0, 10.0]
-    assert [v.lr for v in builtin("bigger-lr").spec.variants] == [None, None, 3.0, 3.0]
-    panda = builtin("panda")
+    assert [v.lr for v in builtin_lesson("bigger-lr").spec.variants] == [None, None, 3.0, 3.0]
+    panda = builtin_lesson("panda")
     assert panda.spec.pace == 20 and panda.view.model_dump() == {
         "layer": "hidden4",
         "tap": "act",
         "chart": "accuracy",
     }
-    resnet = builtin("cifar-resnet56").spec
+    resnet = builtin_lesson("cifar-resnet56").spec
     assert (resnet.model.kind, resnet.model.depth, resnet.precision, resnet.optimizer.weight_decay) == (
         "resnet",
         56,
         "bf16",
         1e-4,
     )
-    assert [v.bn_momentum for v in builtin("train-vs-eval").spec.variants] == [0.01, 0.1, 0.5]
-    assert builtin("deep-sigmoid").summary.startswith(
+    assert [v.bn_momentum for v in builtin_lesson("train-vs-eval").spec.variants] == [0.01, 0.1, 0.5]
+    assert builtin_lesson("deep-sigmoid").summary.startswith(
         "Five sigmoid layers with the standard init, with Xavier"
     )
-    assert "\n" not in builtin("deep-sigmoid").summary  # folded lines in the file, one paragraph in the text
+    assert "\n" not in builtin_lesson("deep-sigmoid").summary  # lines folded in the file only
 
 
 def test_a_lesson_written_out_reads_back_equal(tmp_path: Path):
@@ -105,7 +99,7 @@ def test_a_lesson_written_out_reads_back_equal(tmp_path: Path):
         assert entry.lesson is not None
         path = write(tmp_path, f"{entry.id}.toml", to_toml(entry.lesson))
         assert read(path, "own", path.name).lesson == entry.lesson, entry.id
-    sweep = to_toml(builtin("lr-sweep"))
+    sweep = to_toml(builtin_lesson("lr-sweep"))
     assert "variants" not in sweep and "[spec.sweep]" in sweep  # the sweep makes them
 
 
@@ -239,7 +233,7 @@ def test_add_replace_and_delete_write_only_the_own_folder(own: Lessons, tmp_path
 
 def test_builtin_and_lessons_path_lessons_are_not_changed_here(own: Lessons, tmp_path: Path):
     write(tmp_path / "course", "week4.toml", GOOD)
-    panda, week4 = builtin("panda"), own.get("week4").lesson  # type: ignore[union-attr]
+    panda, week4 = builtin_lesson("panda"), own.get("week4").lesson  # type: ignore[union-attr]
     with pytest.raises(
         LessonConflict, match=r"^built-in lessons cannot be changed; save a copy under another id$"
     ):
