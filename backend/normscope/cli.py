@@ -1,4 +1,4 @@
-"""Command line: `normscope serve`, `train`, `import`, `export` and `prune`."""
+"""Command line: `normscope serve`, `train`, `import`, `export`, `prune` and `lessons`."""
 
 import argparse
 import json
@@ -201,6 +201,49 @@ def _lesson(lessons: "Lessons", lesson_id: str, command: str) -> "Entry | None":
     return entry
 
 
+def _lessons_list(args: argparse.Namespace) -> int:
+    from normscope.config import Settings
+    from normscope.lessons import Lessons
+
+    entries = Lessons.from_settings(Settings()).entries()
+    width = max(len(e.id) for e in entries)
+    for e in entries:
+        what = e.lesson.title if e.lesson is not None else f"BROKEN: {e.errors[0]}"
+        print(f"{e.id:<{width}}  {e.source:<7}  {what}")
+    return 0
+
+
+def _lessons_show(args: argparse.Namespace) -> int:
+    from normscope.config import Settings
+    from normscope.lessons import Lessons
+
+    entry = _lesson(Lessons.from_settings(Settings()), args.id, "lessons show")
+    if entry is None:
+        return 2
+    if entry.text is None:
+        print(*entry.errors, sep="\n", file=sys.stderr)
+        return 2
+    print(entry.text, end="")
+    return 0
+
+
+def _lessons_check(args: argparse.Namespace) -> int:
+    """Each file (a folder: its .toml files) read as the server would read an own lesson."""
+    from normscope.lessons import Lessons
+
+    files = [
+        p
+        for path in map(Path, args.paths)
+        for p in (sorted(path.glob("*.toml")) if path.is_dir() else [path])
+    ]
+    checked = Lessons.check(files)
+    for entry in checked:
+        print("\n".join(entry.errors) or f"{entry.label}: ok")
+    broken = sum(1 for e in checked if e.errors)
+    print(f"{len(checked)} lesson file(s), {broken} broken", file=sys.stderr)
+    return 1 if broken else 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from normscope.api.server import serve
 
@@ -240,5 +283,21 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--older-than", type=parse_age, required=True, help="an age: 30d, 12h or 90m")
     pr.add_argument("--dry-run", action="store_true", help="list them, delete nothing")
     pr.set_defaults(func=_prune)
+    le = sub.add_parser(
+        "lessons", help="list, show or check lessons (built-in, own and on NORMSCOPE_LESSONS_PATH)"
+    )
+    what = le.add_subparsers(dest="action", required=True)
+    listing = what.add_parser(
+        "list", help="each lesson's id, source and title (a broken file: its first error)"
+    )
+    listing.set_defaults(func=_lessons_list)
+    show = what.add_parser("show", help="a lesson's file")
+    show.add_argument("id", help="the lesson's id")
+    show.set_defaults(func=_lessons_show)
+    check = what.add_parser(
+        "check", help="validate lesson files; exit 1 if any is broken (for a course's CI)"
+    )
+    check.add_argument("paths", nargs="+", metavar="PATH", help="a lesson file, or a folder of them")
+    check.set_defaults(func=_lessons_check)
     args = parser.parse_args(argv)
     return args.func(args)
