@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
 
 from normscope import __version__
-from normscope.api import exports, hall, ingest, pages, routes, ws
+from normscope.api import exports, hall, ingest, lessons, pages, routes, ws
 from normscope.catalog import DataRoot
 from normscope.config import Settings
 from normscope.jobs.manager import JobManager
@@ -94,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
         return await http_exception_handler(request, exc)
 
     app.include_router(routes.router)
+    app.include_router(lessons.router)
     app.include_router(hall.router)
     app.include_router(exports.router)
     app.include_router(ws.router)

@@ -13,6 +13,7 @@ from normscope.lessons.catalogue import (
 from normscope.lessons.model import (
     Lesson,
     LessonInfo,
+    LessonLaunch,
     LessonMark,
     LessonView,
     Preset,
@@ -26,6 +27,7 @@ __all__ = [
     "Lesson",
     "LessonConflict",
     "LessonInfo",
+    "LessonLaunch",
     "LessonMark",
     "LessonView",
     "Lessons",

@@ -89,6 +89,13 @@ class Lesson(Preset):
         return marks
 
 
+class LessonLaunch(Strict):
+    mode: Literal["train", "recording"] = Field(
+        "train",
+        description="train: a worker trains the spec; recording: play the lesson's recording (to come).",
+    )
+
+
 class LessonInfo(BaseModel):
     """One lesson file in GET /api/lessons: the lesson, where it comes from, and for a file that does not
     validate the errors that say why (its other fields are null then)."""
