@@ -259,3 +259,10 @@ def test_check_reads_the_named_files_as_own_lessons(tmp_path: Path):
         (f"{clash}: id: 'panda' is a built-in lesson's; an own lesson needs another",),
         (f"{bad}: spec.steps: Input should be greater than or equal to 1",),
     ]
+
+
+def test_the_readme_s_example_lesson_is_valid(tmp_path: Path):
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text()
+    example = readme.split("```toml\n# lessons/bn-week3.toml\n", 1)[1].split("```", 1)[0]
+    entry = read(write(tmp_path, "bn-week3.toml", example), "own", "lessons/bn-week3.toml")
+    assert entry.errors == () and entry.lesson is not None and entry.lesson.marks[0].step == 500
