@@ -72,9 +72,9 @@ async def sent_lesson(request: Request) -> tuple[Lesson, str | None]:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, f"{DESCRIBED[415]} Got {kind or 'none'}.")
     body = await read_body(request, MAX_LESSON_BYTES)
     try:
+        text = body.decode()  # first: a validation error echoes its input, and JSON holds no raw bytes
         if kind == JSON:
-            return Lesson.model_validate_json(body), None
-        text = body.decode()
+            return Lesson.model_validate_json(text), None
         return Lesson.model_validate(tomllib.loads(text)), text
     except ValidationError as e:
         raise RequestValidationError(
