@@ -21,7 +21,7 @@ import httpx
 import websockets
 
 from normscope.api.launcher import start_server
-from normscope.presets import get_preset
+from normscope.lessons import builtin_lesson
 from normscope.schemas import ExperimentSpec
 
 TOKEN = "bench-token"
@@ -142,7 +142,7 @@ def main() -> None:
     if args.encodings:
         print(json.dumps(compare_encodings(args.clients, args.seconds)))
         return
-    spec = get_preset("ioffe-szegedy").spec.model_copy(deep=True)
+    spec = builtin_lesson("ioffe-szegedy").spec.model_copy(deep=True)
     spec.steps = 200_000  # 20,000 frames, the most an experiment keeps: far more than the bench watches
     spec.probe.every = 10
     with tempfile.TemporaryDirectory() as tmp:
@@ -182,7 +182,7 @@ def main() -> None:
 
 
 def compare_encodings(clients: int, seconds: float) -> dict:
-    spec = get_preset("ioffe-szegedy").spec.model_copy(deep=True)
+    spec = builtin_lesson("ioffe-szegedy").spec.model_copy(deep=True)
     spec.model.hidden, spec.model.activation = [64] * 32, "relu"
     spec.steps, spec.probe.every, spec.probe.bins = 200_000, 10, 64
     with tempfile.TemporaryDirectory() as tmp:

@@ -13,7 +13,7 @@ from contextlib import ExitStack
 import torch
 
 from normscope.engine.trainer import Trainer
-from normscope.presets import get_preset
+from normscope.lessons import builtin_lesson
 from normscope.schemas import ExperimentSpec
 
 
@@ -81,7 +81,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1, help="torch threads (1 keeps a noisy machine steadier)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
-    spec = get_preset(args.preset).spec
+    spec = builtin_lesson(args.preset).spec
     every = spec.probe.landscape_every or 5
     result = {"bench": "landscape", "device": args.device, "torch": torch.__version__, "preset": args.preset}
     result.update(measure(spec, args.device, args.steps, args.rounds, every))

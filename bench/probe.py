@@ -21,7 +21,7 @@ from gpu import cifar_shaped  # bench/ is on the path when a bench runs as a scr
 from normscope.engine.data import Dataset
 from normscope.engine.probe import Packer
 from normscope.engine.trainer import Trainer
-from normscope.presets import get_preset
+from normscope.lessons import builtin_lesson
 from normscope.realtime import gzip_text
 from normscope.schemas import ExperimentSpec
 
@@ -35,7 +35,7 @@ TARGETS = {
 
 
 def bn_paper_spec() -> ExperimentSpec:
-    return get_preset("ioffe-szegedy").spec.model_copy(deep=True)
+    return builtin_lesson("ioffe-szegedy").spec.model_copy(deep=True)
 
 
 def wide_relu_spec() -> ExperimentSpec:

@@ -30,6 +30,7 @@ RUNTIME_FILES = {
     "normscope/web/offline.js",
     "normscope/web/style.css",
     "normscope/web/lib/figures.js",
+    "normscope/lessons/ioffe-szegedy.toml",
 }
 
 

@@ -1,4 +1,4 @@
-"""Command line: `normscope serve`, `train`, `import`, `export` and `prune`."""
+"""Command line: `normscope serve`, `train`, `import`, `export`, `prune` and `lessons`."""
 
 import argparse
 import json
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
+    from normscope.lessons import Entry, Lessons
     from normscope.store import Store
 
 
@@ -20,15 +21,27 @@ def _train(args: argparse.Namespace) -> int:
     from normscope.config import Settings, resolve_devices
     from normscope.engine.data import DataRoot, DatasetError
     from normscope.engine.trainer import Trainer
-    from normscope.presets import get_preset
+    from normscope.lessons import Lessons
     from normscope.schemas import ExperimentSpec, Frame, LayersMessage
 
+    settings = Settings()
     try:
         if args.preset:
-            spec = get_preset(args.preset).spec
+            entry = _lesson(Lessons.from_settings(settings), args.preset, "train")
+            if entry is None:
+                return 2
+            if entry.lesson is None:
+                print(
+                    f"normscope train: lesson {entry.id!r} is broken:",
+                    *entry.errors,
+                    sep="\n",
+                    file=sys.stderr,
+                )
+                return 2
+            spec = entry.lesson.spec.model_copy(update={"lesson": entry.id})
         else:
             spec = ExperimentSpec.model_validate_json(Path(args.spec).read_text())
-    except (KeyError, OSError) as e:
+    except OSError as e:
         print(f"normscope train: {e}", file=sys.stderr)
         return 2
     except ValidationError as e:
@@ -36,7 +49,6 @@ def _train(args: argparse.Namespace) -> int:
         return 2
     if args.steps:
         spec = spec.model_copy(update={"steps": args.steps})
-    settings = Settings()
     torch.set_num_threads(settings.torch_threads)
     device = resolve_devices(args.device or settings.device)[0]
     out = open(args.out, "w") if args.out else None  # noqa: SIM115 - closed in finally below
@@ -180,6 +192,58 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lesson(lessons: "Lessons", lesson_id: str, command: str) -> "Entry | None":
+    """The lesson file of that id; None, naming the ones there are, when there is none."""
+    entry = lessons.get(lesson_id)
+    if entry is None:
+        known = ", ".join(dict.fromkeys(e.id for e in lessons.entries()))
+        print(f"normscope {command}: no lesson {lesson_id!r}; known: {known}", file=sys.stderr)
+    return entry
+
+
+def _lessons_list(args: argparse.Namespace) -> int:
+    from normscope.config import Settings
+    from normscope.lessons import Lessons
+
+    entries = Lessons.from_settings(Settings()).entries()
+    width = max(len(e.id) for e in entries)
+    for e in entries:
+        what = e.lesson.title if e.lesson is not None else f"BROKEN: {e.errors[0]}"
+        print(f"{e.id:<{width}}  {e.source:<7}  {what}")
+    return 0
+
+
+def _lessons_show(args: argparse.Namespace) -> int:
+    from normscope.config import Settings
+    from normscope.lessons import Lessons
+
+    entry = _lesson(Lessons.from_settings(Settings()), args.id, "lessons show")
+    if entry is None:
+        return 2
+    if entry.text is None:
+        print(*entry.errors, sep="\n", file=sys.stderr)
+        return 2
+    print(entry.text, end="")
+    return 0
+
+
+def _lessons_check(args: argparse.Namespace) -> int:
+    """Each file (a folder: its .toml files) read as the server would read an own lesson."""
+    from normscope.lessons import Lessons
+
+    files = [
+        p
+        for path in map(Path, args.paths)
+        for p in (sorted(path.glob("*.toml")) if path.is_dir() else [path])
+    ]
+    checked = Lessons.check(files)
+    for entry in checked:
+        print("\n".join(entry.errors) or f"{entry.label}: ok")
+    broken = sum(1 for e in checked if e.errors)
+    print(f"{len(checked)} lesson file(s), {broken} broken", file=sys.stderr)
+    return 1 if broken else 0
+
+
 def _serve(args: argparse.Namespace) -> int:
     from normscope.api.server import serve
 
@@ -199,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     s.set_defaults(func=_serve)
     t = sub.add_parser("train", help="train headless and write frames as JSON lines")
     src = t.add_mutually_exclusive_group(required=True)
-    src.add_argument("--preset", help="a preset id (see GET /api/presets)")
+    src.add_argument("--preset", metavar="LESSON", help="a lesson's id (see normscope lessons list)")
     src.add_argument("--spec", help="an ExperimentSpec JSON file")
     t.add_argument("--out", help="write frames here, one JSON object per line")
     t.add_argument("--steps", type=int, help="override the spec's step count")
@@ -219,5 +283,21 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--older-than", type=parse_age, required=True, help="an age: 30d, 12h or 90m")
     pr.add_argument("--dry-run", action="store_true", help="list them, delete nothing")
     pr.set_defaults(func=_prune)
+    le = sub.add_parser(
+        "lessons", help="list, show or check lessons (built-in, own and on NORMSCOPE_LESSONS_PATH)"
+    )
+    what = le.add_subparsers(dest="action", required=True)
+    listing = what.add_parser(
+        "list", help="each lesson's id, source and title (a broken file: its first error)"
+    )
+    listing.set_defaults(func=_lessons_list)
+    show = what.add_parser("show", help="a lesson's file")
+    show.add_argument("id", help="the lesson's id")
+    show.set_defaults(func=_lessons_show)
+    check = what.add_parser(
+        "check", help="validate lesson files; exit 1 if any is broken (for a course's CI)"
+    )
+    check.add_argument("paths", nargs="+", metavar="PATH", help="a lesson file, or a folder of them")
+    check.set_defaults(func=_lessons_check)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     ray_group_variants: int = Field(8, ge=1, le=256, description="Variants a Ray actor trains in lockstep.")
     ray_group_cpus: float = Field(1.0, gt=0, le=256, description="CPUs each group asks Ray for.")
     ray_group_gpus: float = Field(1.0, gt=0, le=64, description="GPUs each group asks Ray for, on CUDA.")
+    lessons_path: str = Field(
+        "",
+        description="More folders of own lessons (<id>.toml), separated by colons: a course's repository.",
+    )
     history_limit: int = Field(
         300,
         ge=2,
@@ -78,6 +82,15 @@ class Settings(BaseSettings):
     @property
     def datasets_dir(self) -> Path:
         return self.data_dir / "datasets"
+
+    @property
+    def lessons_dir(self) -> Path:
+        """Own lessons: where the presenter's saved ones go."""
+        return self.data_dir / "lessons"
+
+    @property
+    def lesson_folders(self) -> list[Path]:
+        return [Path(folder) for folder in self.lessons_path.split(":") if folder]
 
     @field_validator("token")
     @classmethod

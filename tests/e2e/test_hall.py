@@ -10,7 +10,7 @@ import zxingcpp
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
 
-from normscope.presets import get_preset
+from normscope.lessons import builtin_lesson
 from tests.api.conftest import wait_status
 from tests.e2e.conftest import TOKEN, Server, tiny_spec
 
@@ -255,7 +255,7 @@ def test_the_experiment_page_fits_a_phone(server: Server, live: str, viewer, wid
 
 
 def test_preset_alone_opens_the_preset_s_view(page: Page, server: Server):
-    preset = get_preset("deep-sigmoid")
+    preset = builtin_lesson("deep-sigmoid")
     with server.client() as c:
         spec = {**preset.spec.model_dump(), "steps": 20}
         eid = c.post("/api/experiments", json=spec).json()["id"]

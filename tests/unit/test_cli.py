@@ -1,6 +1,7 @@
 """`normscope train` as a user runs it: exit codes, messages, and the JSON lines it writes."""
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -10,13 +11,19 @@ from normscope.schemas import Frame, LayerInfo
 from tests.api.conftest import tiny_spec
 
 
-def train(*args: str) -> subprocess.CompletedProcess:
+def env(**more: str) -> dict[str, str]:
+    """A bare environment; PYTHONPATH kept, so a checkout put before an installed normscope stays first."""
+    kept = {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ}
+    return {"PATH": "/usr/bin:/bin", **kept, **more}
+
+
+def train(*args: str, **more: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "normscope", "train", "--quiet", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env={"NORMSCOPE_TORCH_THREADS": "1", "PATH": "/usr/bin:/bin"},
+        env=env(NORMSCOPE_TORCH_THREADS="1", **more),
     )
 
 
@@ -40,7 +47,9 @@ def test_a_preset_with_fewer_steps(tmp_path: Path):
     out = tmp_path / "frames.jsonl"
     r = train("--preset", "ioffe-szegedy", "--steps", "20", "--out", str(out))
     assert r.returncode == 0, r.stderr
-    assert [json.loads(line).get("step") for line in out.read_text().splitlines()] == [None, None, 10, 20]
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [line.get("step") for line in lines] == [None, None, 10, 20]
+    assert lines[0]["spec"]["lesson"] == "ioffe-szegedy"  # the experiment remembers its lesson
 
 
 def test_bad_input_exits_2_with_the_reason_and_no_traceback(tmp_path: Path):
@@ -142,3 +151,84 @@ def test_a_download_shows_a_progress_bar_and_a_bad_file_is_a_clear_error(tmp_pat
     assert re.search(r"train-images-idx3-ubyte\.gz: +\d+%\|", r.stderr), r.stderr  # tqdm's bar, in bytes
     assert "checksum" in r.stderr and str(tmp_path / "data" / "datasets" / "mnist") in r.stderr
     assert "Traceback" not in r.stderr
+
+
+GOOD_LESSON = 'title = "Week 3"\nsummary = "Look at the band."\n\n[spec]\nsteps = 40\n'
+BAD_LR = GOOD_LESSON + "optimizer = { lr = -0.1 }\n"
+
+
+def lessons(*args: str, cwd: Path, **more: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "normscope", "lessons", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env=env(**more),
+    )
+
+
+def test_lessons_list_and_show_the_builtin_own_and_broken_ones(tmp_path: Path):
+    (tmp_path / "data" / "lessons").mkdir(parents=True)
+    (tmp_path / "data" / "lessons" / "week3.toml").write_text(GOOD_LESSON)
+    (tmp_path / "data" / "lessons" / "bn-week4.toml").write_text(BAD_LR)
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "week5.toml").write_text(GOOD_LESSON.replace("Week 3", "Week 5"))
+    dirs = {"NORMSCOPE_DATA_DIR": str(tmp_path / "data"), "NORMSCOPE_LESSONS_PATH": str(tmp_path / "course")}
+    r = lessons("list", cwd=tmp_path, **dirs)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split(None, 2) for line in r.stdout.splitlines()]
+    assert rows[0] == [
+        "ioffe-szegedy",
+        "builtin",
+        "Ioffe & Szegedy, Figure 1: BN vs plain, 3x100 sigmoid MLP",
+    ]
+    assert rows[-3:] == [
+        [
+            "bn-week4",
+            "own",
+            "BROKEN: lessons/bn-week4.toml: spec.optimizer.lr: Input should be greater than 0",
+        ],
+        ["week3", "own", "Week 3"],
+        ["week5", "own", "Week 5"],
+    ]
+    shown = lessons("show", "week3", cwd=tmp_path, **dirs)
+    assert shown.returncode == 0 and shown.stdout == GOOD_LESSON
+    assert lessons("show", "panda", cwd=tmp_path, **dirs).stdout.startswith('id = "panda"\n')
+    unknown = lessons("show", "week9", cwd=tmp_path, **dirs)
+    assert unknown.returncode == 2 and "no lesson 'week9'; known: ioffe-szegedy," in unknown.stderr
+    broken = train("--preset", "bn-week4", **dirs)
+    assert broken.returncode == 2 and broken.stderr == (
+        "normscope train: lesson 'bn-week4' is broken:\n"
+        "lessons/bn-week4.toml: spec.optimizer.lr: Input should be greater than 0\n"
+    )
+
+
+def test_lessons_check_exits_1_with_the_errors_the_server_lists_and_0_on_good_files(tmp_path: Path):
+    from normscope.lessons import Lessons
+
+    folder = tmp_path / "lessons"
+    folder.mkdir()
+    (folder / "bn-week3.toml").write_text(BAD_LR)
+    (folder / "panda.toml").write_text(GOOD_LESSON)
+    (folder / "week3.toml").write_text(GOOD_LESSON)
+    (folder / "notes.toml").write_text("title = \n")
+    listed = [e.errors for e in Lessons(folder).entries() if e.source == "own"]
+    r = lessons("check", "lessons/bn-week3.toml", "lessons/notes.toml", "lessons/panda.toml", cwd=tmp_path)
+    assert r.returncode == 1
+    assert (
+        r.stdout.splitlines()
+        == [error for errors in listed[:3] for error in errors]
+        == [
+            "lessons/bn-week3.toml: spec.optimizer.lr: Input should be greater than 0",
+            "lessons/notes.toml: not TOML: Invalid value (at line 1, column 9)",
+            "lessons/panda.toml: id: 'panda' is a built-in lesson's; an own lesson needs another",
+        ]
+    )
+    assert r.stderr == "3 lesson file(s), 3 broken\n"
+    good = lessons("check", "lessons/week3.toml", cwd=tmp_path)
+    assert (good.returncode, good.stdout) == (0, "lessons/week3.toml: ok\n")
+    whole = lessons("check", "lessons", str(tmp_path / "missing.toml"), cwd=tmp_path)
+    assert whole.returncode == 1 and whole.stderr == "5 lesson file(s), 4 broken\n"
+    assert "lessons/week3.toml: ok" in whole.stdout.splitlines()
+    assert f"{tmp_path / 'missing.toml'}: cannot be read: No such file or directory" in whole.stdout

@@ -8,6 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from normscope.config import Settings
 from normscope.jobs.manager import JobManager
+from normscope.lessons import Lessons
 from normscope.store import Store
 
 
@@ -23,9 +24,14 @@ def _settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def _lessons(request: Request) -> Lessons:
+    return request.app.state.lessons
+
+
 StoreDep = Annotated[Store, Depends(_store)]
 ManagerDep = Annotated[JobManager, Depends(_manager)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
+LessonsDep = Annotated[Lessons, Depends(_lessons)]
 _bearer = HTTPBearer(auto_error=False, description="The presenter token printed at server start.")
 
 

@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
 
 from normscope import __version__
-from normscope.api.deps import ManagerDep, Presenter, StoreDep
+from normscope.api.deps import LessonsDep, ManagerDep, Presenter, StoreDep
 from normscope.jobs.manager import ControlError, FilesMissing, NoRoom, QueueFull
-from normscope.presets import PRESETS, Preset
+from normscope.lessons import Lesson, Preset
 from normscope.realtime import gzip_text
 from normscope.schemas import ApiError, ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
 from normscope.schemas.hall import MAX_STEP
@@ -37,9 +37,9 @@ PRESENTER = (401, 403)
 BODY = (400, 413)
 
 
-def errors(*codes: int) -> dict[int | str, dict]:
+def errors(*codes: int, described: dict[int, str] = ERRORS) -> dict[int | str, dict]:
     """OpenAPI entries for the error statuses a route can answer, all with the same {"detail"} model."""
-    return {code: {"model": ApiError, "description": ERRORS[code]} for code in codes}
+    return {code: {"model": ApiError, "description": described[code]} for code in codes}
 
 
 def found(experiment: Experiment | None, experiment_id: str) -> Experiment:
@@ -68,8 +68,9 @@ async def health(manager: ManagerDep, response: Response) -> Health:
 
 
 @router.get("/presets", response_model=list[Preset])
-def presets() -> list[Preset]:
-    return PRESETS
+def presets(lessons: LessonsDep) -> list[Lesson]:
+    """The lessons that validate, in the shape presets had before lessons were files (see GET /lessons)."""
+    return lessons.lessons()
 
 
 @router.post(
@@ -80,10 +81,10 @@ def presets() -> list[Preset]:
     responses=errors(*PRESENTER, *BODY, 429, 507),
 )
 async def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
-    return _launch(spec, manager)
+    return launch_spec(spec, manager)
 
 
-def _launch(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
+def launch_spec(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
     try:
         return manager.launch(spec)
     except FilesMissing as e:
@@ -122,7 +123,18 @@ async def refine_experiment(
     fields = parent.spec.model_dump(exclude={"variants", "sweep"})
     next_round = refined(sweep, accs, experiment_id, ask or RefineRequest())
     spec = ExperimentSpec.model_validate({**fields, "name": name, "sweep": next_round.model_dump()})
-    return _launch(spec, manager)
+    return launch_spec(spec, manager)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused with 413 past limit bytes however it is sent (a body without a length included)."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 @router.post(
@@ -142,16 +154,9 @@ async def import_experiment(
 ) -> Experiment:
     """A JSON-lines file from `normscope train --out` or `normscope.watch(out=...)`, as a finished
     experiment for replay. The body is the file itself."""
-    chunks, size = [], 0
-    async for chunk in request.stream():  # a body sent without a length is bounded here
-        size += len(chunk)
-        if size > MAX_IMPORT_BYTES:
-            raise HTTPException(
-                status.HTTP_413_CONTENT_TOO_LARGE, f"file larger than {MAX_IMPORT_BYTES} bytes"
-            )
-        chunks.append(chunk)
+    body = await read_body(request, MAX_IMPORT_BYTES)
     try:
-        text = b"".join(chunks).decode()
+        text = body.decode()
         return await asyncio.to_thread(import_lines, store, text.splitlines(), name)
     except UnicodeDecodeError:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the file is not UTF-8 text") from None

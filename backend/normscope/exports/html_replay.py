@@ -9,9 +9,10 @@ import zlib
 from collections.abc import Iterator
 
 from normscope.assets import plotly_js, web_dir
+from normscope.config import Settings
 from normscope.exports.bundle import bundle
 from normscope.exports.source import frames, thinned
-from normscope.presets import PRESETS
+from normscope.lessons import Lessons
 from normscope.schemas import Experiment
 from normscope.store import Store
 
@@ -75,10 +76,12 @@ def page_parts() -> tuple[str, str]:
 
 
 def preset_of(experiment: Experiment) -> dict | None:
-    """The preset the experiment was launched from, by its name: its "what to look for" and opening view."""
-    for p in PRESETS:
-        if p.spec.name == experiment.spec.name:
-            return p.model_dump(mode="json", include={"id", "title", "summary", "view"})
+    """The lesson the experiment was launched from (by the spec's name for one from before spec.lesson): its
+    "what to look for" and opening view."""
+    lesson_id, name = experiment.spec.lesson, experiment.spec.name
+    for lesson in Lessons.from_settings(Settings()).lessons():
+        if lesson.id == lesson_id or (lesson_id is None and lesson.spec.name == name):
+            return lesson.model_dump(mode="json", include={"id", "title", "summary", "view"})
     return None
 
 

@@ -54,6 +54,8 @@ MAX_TOTAL_WEIGHTS = 50_000_000
 MAX_CONV_WEIGHTS = 150_000_000
 # Frames one experiment stores (a lesson's frame is ~10 KB): bounds its storage whatever steps and every say.
 MAX_FRAMES = 20_000
+# A lesson's id: also its file's name, so no dots or slashes can lead a write out of the lessons folder.
+LESSON_ID = r"^[a-z0-9][a-z0-9-]{0,63}$"
 
 
 class Strict(BaseModel):
@@ -269,6 +271,9 @@ class ExperimentSpec(Strict):
     probe: ProbeSpec = Field(default_factory=ProbeSpec)
     external: ExternalSpec | None = Field(
         None, description="Set by normscope.watch: the server trains nothing, the client uploads frames."
+    )
+    lesson: str | None = Field(
+        None, pattern=LESSON_ID, description="The id of the lesson it was launched from; null: none."
     )
 
     @field_validator("variants")

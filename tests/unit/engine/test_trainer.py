@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from normscope.engine.trainer import Trainer
-from normscope.presets import get_preset
+from normscope.lessons import builtin_lesson
 from normscope.schemas import ControlCommand, ExperimentSpec, Frame
 
 
@@ -274,7 +274,7 @@ def _band_drift(frames: list[Frame], run: int, layer: str) -> float:
 
 @pytest.mark.slow
 def test_ioffe_szegedy_setting_bn_ahead_and_plain_band_drifts_more():
-    spec = get_preset("ioffe-szegedy").spec.model_copy(deep=True)
+    spec = builtin_lesson("ioffe-szegedy").spec.model_copy(deep=True)
     spec.model.init_std = 0.1  # the setting; the preset uses a smaller std for a starker lecture
     spec.steps = 500
     torch.set_num_threads(1)

@@ -4,13 +4,14 @@ import base64
 import json
 import re
 import zlib
+from pathlib import Path
 
 import pytest
 
 from normscope.assets import plotly_js
 from normscope.exports import html_replay
 from normscope.exports.html_replay import GzipBase64, html_chunks
-from normscope.presets import PRESETS
+from normscope.lessons import builtin_lesson
 from tests.unit.exports.conftest import Stored
 
 
@@ -67,12 +68,34 @@ def test_a_changed_page_template_is_an_error_not_a_broken_export(monkeypatch: py
         html_replay.page_parts()
 
 
-def test_a_preset_run_brings_its_lesson(stored: Stored):
-    preset = PRESETS[0]
-    experiment = stored.experiment.model_copy(update={"spec": preset.spec})
+def test_a_run_from_before_spec_lesson_brings_its_lesson_by_the_spec_s_name(stored: Stored):
+    lesson = builtin_lesson("ioffe-szegedy")
+    experiment = stored.experiment.model_copy(update={"spec": lesson.spec})
     assert html_replay.preset_of(experiment) == {
-        "id": preset.id,
-        "title": preset.title,
-        "summary": preset.summary,
-        "view": preset.view.model_dump(mode="json"),
+        "id": lesson.id,
+        "title": lesson.title,
+        "summary": lesson.summary,
+        "view": lesson.view.model_dump(mode="json"),
     }
+
+
+def test_a_run_launched_from_a_lesson_brings_that_lesson(
+    stored: Stored, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("NORMSCOPE_DATA_DIR", str(tmp_path))
+    (tmp_path / "lessons").mkdir()
+    (tmp_path / "lessons" / "week3.toml").write_text('title = "Week 3"\nsummary = "Look."\n[spec]\n')
+    named_like_ioffe = builtin_lesson("ioffe-szegedy").spec
+    experiment = stored.experiment.model_copy(
+        update={"spec": named_like_ioffe.model_copy(update={"lesson": "week3"})}
+    )
+    assert html_replay.preset_of(experiment) == {
+        "id": "week3",
+        "title": "Week 3",
+        "summary": "Look.",
+        "view": {"layer": "hidden3", "tap": "normed", "chart": "bands"},
+    }
+    gone = stored.experiment.model_copy(
+        update={"spec": named_like_ioffe.model_copy(update={"lesson": "gone"})}
+    )
+    assert html_replay.preset_of(gone) is None  # the name alone is for runs from before spec.lesson

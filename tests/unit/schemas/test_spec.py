@@ -81,3 +81,10 @@ def test_the_frame_budget_names_the_smallest_every_that_fits():
         ExperimentSpec(steps=200_001, probe={"every": 10})
     with pytest.raises(ValidationError, match=r"probe\.every to 50 or more"):
         ExperimentSpec(steps=1_000_000, probe={"every": 1})
+
+
+def test_the_lesson_an_experiment_came_from_is_a_slug_or_null():
+    assert ExperimentSpec().lesson is None
+    assert ExperimentSpec(lesson="ioffe-szegedy").lesson == "ioffe-szegedy"
+    for bad in ["", "../x", "a/b", "Panda", "-x", "x" * 65, "a.b"]:
+        assert [loc for loc, _ in _errors({"lesson": bad})] == [("lesson",)], bad

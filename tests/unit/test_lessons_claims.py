@@ -1,4 +1,4 @@
-"""Each lesson preset, trained headless as shipped, shows the effect its "what to look for" text promises."""
+"""Each built-in lesson, trained headless as shipped, shows the effect its "what to look for" promises."""
 
 import re
 import time
@@ -9,21 +9,22 @@ import torch
 
 from normscope.assets import web_dir
 from normscope.engine.trainer import Trainer
-from normscope.presets import PRESETS, get_preset
+from normscope.lessons import builtin_lesson
+from normscope.lessons.catalogue import builtins
 from normscope.schemas import ControlCommand, Frame, LayerStats, TapStats
 
 HEADLESS_LIMIT_S = 60
 EXPERIMENT_PAGE = web_dir() / "experiment.html"
 
 
-def train(preset_id: str, orders: dict[int, ControlCommand] | None = None) -> list[Frame]:
-    """The preset at full speed (a starting pace is for the room), with the presenter's orders by step."""
+def train(lesson_id: str, orders: dict[int, ControlCommand] | None = None) -> list[Frame]:
+    """The lesson at full speed (a starting pace is for the room), with the presenter's orders by step."""
     torch.set_num_threads(1)
     frames: list[Frame] = []
     t0 = time.monotonic()
     pending = dict(orders or {})
     trainer: Trainer
-    spec = get_preset(preset_id).spec.model_copy(update={"pace": None})
+    spec = builtin_lesson(lesson_id).spec.model_copy(update={"pace": None})
     trainer = Trainer(
         spec, "cpu", on_frame=frames.append, control=lambda timeout: pending.pop(trainer.step, None)
     )
@@ -49,13 +50,14 @@ def negative_share(tap: TapStats, edges_zero_bin: int) -> float:
     return (tap.under + sum(tap.counts[:edges_zero_bin])) / (tap.under + tap.over + sum(tap.counts))
 
 
-def test_every_preset_is_a_valid_spec_with_a_lesson_and_a_view():
+def test_every_lesson_is_a_valid_spec_with_a_summary_and_a_view():
     panels = set(re.findall(r'data-chart="(\w+)"', EXPERIMENT_PAGE.read_text()))
-    ids = [p.id for p in PRESETS]
+    lessons = [e.lesson for e in builtins() if e.lesson is not None]
+    ids = [p.id for p in lessons]
     assert len(ids) == len(set(ids))
     claims = set(re.findall(r'(?:train|on_files)\("([\w-]+)"', Path(__file__).read_text()))
     claims |= set(re.findall(r'"(cifar-resnet\w*)"', Path(__file__).read_text()))
-    for p in PRESETS:
+    for p in lessons:
         assert p.id in claims, f"{p.id}: no test here trains it and asserts what its text promises"
         assert p.view.layer in p.spec.model.layer_names, p.id
         taps = {"preact"} if p.view.layer == "output" else {"preact", "act"}
@@ -165,7 +167,7 @@ def test_tiny_batches_break_bn_but_not_layernorm():
 
 @pytest.mark.slow
 def test_panda_plain_net_is_rescued_by_hand_lowered_rates_and_bn_needs_none():
-    assert get_preset("panda").spec.pace == 20  # slow enough to turn the knob while the room watches
+    assert builtin_lesson("panda").spec.pace == 20  # slow enough to turn the knob while the room watches
     alone = last_val(train("panda"))
     by_hand = {
         150: ControlCommand(action="set_lr", variant=0, lr=0.1),
@@ -181,7 +183,7 @@ def test_panda_plain_net_is_rescued_by_hand_lowered_rates_and_bn_needs_none():
 
 @pytest.mark.slow
 def test_with_the_same_25_runs_random_search_tries_25_learning_rates_and_the_grid_5():
-    grid, random = get_preset("search-grid").spec, get_preset("search-random").spec
+    grid, random = builtin_lesson("search-grid").spec, builtin_lesson("search-random").spec
     assert len(grid.variants) == len(random.variants) == 25
     assert len({v.lr for v in grid.variants}) == 5 and len({v.lr for v in random.variants}) == 25
     grid_best, random_best = max(last_val(train("search-grid"))), max(last_val(train("search-random")))
@@ -190,12 +192,12 @@ def test_with_the_same_25_runs_random_search_tries_25_learning_rates_and_the_gri
 
 @pytest.mark.slow
 def test_random_lr_search_finds_more_good_learning_rates_with_bn():
-    preset = get_preset("lr-sweep")
-    lrs = [v.lr for v in preset.spec.variants]
+    lesson = builtin_lesson("lr-sweep")
+    lrs = [v.lr for v in lesson.spec.variants]
     assert len(set(lrs)) == len(lrs) // 2 and min(lrs) >= 1e-3 and max(lrs) <= 10  # one draw per pair
     accs = last_val(train("lr-sweep"))
     good = {
-        norm: sum(a >= 0.9 for a, v in zip(accs, preset.spec.variants, strict=True) if v.norm == norm)
+        norm: sum(a >= 0.9 for a, v in zip(accs, lesson.spec.variants, strict=True) if v.norm == norm)
         for norm in ("none", "batch")
     }
     assert good["batch"] > good["none"], (good, accs)
@@ -240,19 +242,19 @@ def test_shapes_vgg_bn_trains_at_lr_01_and_plain_stays_at_chance_with_dead_relus
     assert dead_relu_share(last, 0, "stage5.conv2") <= 0.9
 
 
-def on_files(preset_id: str, gpu: bool) -> list[Frame]:
-    """Trains a preset on its real files when they are present (skips, naming the folder, when not)."""
+def on_files(lesson_id: str, gpu: bool) -> list[Frame]:
+    """Trains a lesson on its real files when they are present (skips, naming the folder, when not)."""
     from normscope.catalog import FILE_DATASETS
     from normscope.config import Settings
     from normscope.engine.data import DataRoot
 
-    spec = get_preset(preset_id).spec
+    spec = builtin_lesson(lesson_id).spec
     catalog = FILE_DATASETS[spec.dataset.name]
     folder = Settings().datasets_dir / catalog.name
     if catalog.missing(folder):
-        pytest.skip(f"{preset_id} needs {catalog.where()} in {folder}")
+        pytest.skip(f"{lesson_id} needs {catalog.where()} in {folder}")
     if gpu and not torch.cuda.is_available():
-        pytest.skip(f"{preset_id} as shipped needs a CUDA GPU (hours on a CPU)")
+        pytest.skip(f"{lesson_id} as shipped needs a CUDA GPU (hours on a CPU)")
     frames: list[Frame] = []
     root = DataRoot(Settings().datasets_dir, downloads=False)
     Trainer(spec, "cuda" if gpu else "cpu", on_frame=frames.append, data_root=root).run()
@@ -277,7 +279,7 @@ def test_cifar_vgg_bn_passes_85_percent_and_plain_at_the_same_lr_stays_at_chance
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("preset_id", ["cifar-resnet", "cifar-resnet56"])
-def test_cifar_resnets_train_with_and_without_bn_and_bn_leads(preset_id):
-    plain, bn = last_val(on_files(preset_id, gpu=True))
+@pytest.mark.parametrize("lesson_id", ["cifar-resnet", "cifar-resnet56"])
+def test_cifar_resnets_train_with_and_without_bn_and_bn_leads(lesson_id):
+    plain, bn = last_val(on_files(lesson_id, gpu=True))
     assert plain >= 0.6 and bn >= 0.85 and bn > plain, (plain, bn)

@@ -1,0 +1,40 @@
+"""Lessons as TOML files: the built-in ones beside this module, own ones in $NORMSCOPE_DATA_DIR/lessons/ and
+the folders of NORMSCOPE_LESSONS_PATH."""
+
+from normscope.lessons.catalogue import (
+    MAX_LESSON_BYTES,
+    Entry,
+    LessonConflict,
+    Lessons,
+    builtin_lesson,
+    read,
+    to_toml,
+)
+from normscope.lessons.model import (
+    Lesson,
+    LessonInfo,
+    LessonLaunch,
+    LessonMark,
+    LessonView,
+    Preset,
+    Recording,
+    field_errors,
+)
+
+__all__ = [
+    "MAX_LESSON_BYTES",
+    "Entry",
+    "Lesson",
+    "LessonConflict",
+    "LessonInfo",
+    "LessonLaunch",
+    "LessonMark",
+    "LessonView",
+    "Lessons",
+    "Preset",
+    "Recording",
+    "builtin_lesson",
+    "field_errors",
+    "read",
+    "to_toml",
+]
