@@ -8,14 +8,20 @@ from tests.file_server import file_server  # noqa: F401 - a fixture for every te
 from tests.ray_cluster import ray_cluster  # noqa: F401
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
     rest of the session, and tests that call asyncio.run() must not come after it. Under xdist, the tests
-    on the session's Ray cluster go to one worker, which starts the one cluster."""
+    on the session's Ray cluster go to one worker, which starts the one cluster, and so do the tests of a
+    module that shares a module-scoped fixture (a built wheel, a trained experiment): it is made once."""
     items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
     for item in items:
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info else ()
         if "ray_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("ray"))
+        elif any(d[-1].scope == "module" for d in defs):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
 
 
 @pytest.fixture(autouse=True)
