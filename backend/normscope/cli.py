@@ -1,38 +1,36 @@
 """Command line: `normscope serve`, `train`, `import`, `export`, `prune` and `lessons`."""
 
 import argparse
+import contextlib
 import json
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from pydantic import ValidationError
 
 if TYPE_CHECKING:
+    from normscope.engine.trainer import Trainer
     from normscope.lessons import Entry, Lessons
+    from normscope.schemas import ExperimentSpec
     from normscope.store import Store
 
 
-def _train(args: argparse.Namespace) -> int:
-    import torch
-    from tqdm import tqdm
-
-    from normscope.config import Settings, resolve_devices
-    from normscope.engine.data import DataRoot, DatasetError
-    from normscope.engine.trainer import Trainer
+def _spec_of(args: argparse.Namespace, command: str) -> "tuple[ExperimentSpec, Entry | None] | int":
+    """The spec to train (a lesson's, with spec.lesson set, or a file's) and its lesson; else an exit code."""
+    from normscope.config import Settings
     from normscope.lessons import Lessons
-    from normscope.schemas import ExperimentSpec, Frame, LayersMessage
+    from normscope.schemas import ExperimentSpec
 
-    settings = Settings()
     try:
         if args.preset:
-            entry = _lesson(Lessons.from_settings(settings), args.preset, "train")
+            entry = _lesson(Lessons.from_settings(Settings()), args.preset, command)
             if entry is None:
                 return 2
             if entry.lesson is None:
                 print(
-                    f"normscope train: lesson {entry.id!r} is broken:",
+                    f"normscope {command}: lesson {entry.id!r} is broken:",
                     *entry.errors,
                     sep="\n",
                     file=sys.stderr,
@@ -40,18 +38,35 @@ def _train(args: argparse.Namespace) -> int:
                 return 2
             spec = entry.lesson.spec.model_copy(update={"lesson": entry.id})
         else:
-            spec = ExperimentSpec.model_validate_json(Path(args.spec).read_text())
+            entry, spec = None, ExperimentSpec.model_validate_json(Path(args.spec).read_text())
     except OSError as e:
-        print(f"normscope train: {e}", file=sys.stderr)
+        print(f"normscope {command}: {e}", file=sys.stderr)
         return 2
     except ValidationError as e:
-        print(f"normscope train: invalid spec {args.spec}:\n{e}", file=sys.stderr)
+        print(f"normscope {command}: invalid spec {args.spec}:\n{e}", file=sys.stderr)
         return 2
     if args.steps:
         spec = spec.model_copy(update={"steps": args.steps})
+    return spec, entry
+
+
+def _headless(
+    spec: "ExperimentSpec", args: argparse.Namespace, out: TextIO | None, folds: bool = False
+) -> "tuple[Trainer, str, str]":
+    """Trains the spec here with a progress bar, writing the JSON lines `normscope import` reads back to out
+    (the experiment, its layers, the frames, and with folds the BN folds at the end); the trainer, its final
+    status and the device. Raises DatasetError."""
+    import torch
+    from tqdm import tqdm
+
+    from normscope.config import Settings, resolve_devices
+    from normscope.engine.data import DataRoot
+    from normscope.engine.trainer import Trainer
+    from normscope.schemas import FoldResult, Frame, LayersMessage
+
+    settings = Settings()
     torch.set_num_threads(settings.torch_threads)
     device = resolve_devices(args.device or settings.device)[0]
-    out = open(args.out, "w") if args.out else None  # noqa: SIM115 - closed in finally below
     bar = tqdm(total=spec.steps, unit="step", desc=spec.name[:40], disable=args.quiet)
     accs = ["-"] * len(spec.variants)  # each variant's latest validation: kept between validations
 
@@ -64,6 +79,10 @@ def _train(args: argparse.Namespace) -> int:
         if out:
             out.write(frame.model_dump_json() + "\n")
 
+    def on_folds(found: list[FoldResult]) -> None:
+        if out:
+            out.write(json.dumps({"type": "folds", "folds": [f.model_dump() for f in found]}) + "\n")
+
     downloads: dict[str, tqdm] = {}
 
     def on_download(file: str, done: int, total: int) -> None:
@@ -75,20 +94,98 @@ def _train(args: argparse.Namespace) -> int:
 
     root = DataRoot(settings.datasets_dir, settings.downloads, settings.dataset_mirror, on_download)
     try:
-        trainer = Trainer(spec, device, on_frame=on_frame, data_root=root)
-        if out:  # the lines `normscope import` reads back: the experiment, its layers, then the frames
+        trainer = Trainer(
+            spec, device, on_frame=on_frame, data_root=root, on_folds=on_folds if folds else None
+        )
+        if out:
             out.write(json.dumps({"type": "experiment", "spec": spec.model_dump()}) + "\n")
             out.write(LayersMessage(layers=trainer.layout()).model_dump_json() + "\n")
         status = trainer.run()
-    except DatasetError as e:
-        print(f"normscope train: {e}", file=sys.stderr)
-        return 2
     finally:
         bar.close()
-        if out:
-            out.close()
     runs = ", ".join(f"{r.label}={r.status}" for r in trainer.runs)
     print(f"{status} at step {trainer.step} on {device}: {runs}", file=sys.stderr)
+    return trainer, status, device
+
+
+def _train(args: argparse.Namespace) -> int:
+    from normscope.engine.data import DatasetError
+
+    got = _spec_of(args, "train")
+    if isinstance(got, int):
+        return got
+    spec, _ = got
+    try:
+        with open(args.out, "w") if args.out else contextlib.nullcontext() as out:
+            _headless(spec, args, out)
+    except (OSError, DatasetError) as e:
+        print(f"normscope train: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _record(args: argparse.Namespace) -> int:
+    """Trains a lesson here (on a GPU, say) and keeps the frames beside the lesson for a room to play:
+    <id>.recording.jsonl.gz, and the lesson file's `recording` saying how it was made. A built-in lesson is
+    saved as an own lesson <id>-recorded. Exit 1 when the recording would be refused where it is played."""
+    import gzip
+    import time
+
+    import torch
+
+    from normscope.config import Settings
+    from normscope.engine.data import DatasetError
+    from normscope.lessons import recorded, write_file
+    from normscope.schemas import Recording
+    from normscope.store.recordings import RecordingRefused, read_recording
+
+    got = _spec_of(args, "record")
+    if isinstance(got, int):
+        return got
+    spec, entry = got
+    assert entry is not None
+    settings = Settings()
+    own = entry.id if entry.source == "own" else f"{entry.id}-recorded"
+    folder = (
+        Path(args.out)
+        if args.out
+        else settings.lessons_dir
+        if entry.source == "builtin"
+        else entry.path.parent
+    )
+    name = f"{own}.recording.jsonl.gz"
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{name}.partial"
+    started = time.monotonic()
+    try:
+        # trained at full speed: the spec's pace is applied again when the recording plays
+        with gzip.open(partial, "wt", encoding="utf-8") as out:
+            trainer, status, device = _headless(spec.model_copy(update={"pace": None}), args, out, folds=True)
+        wall = time.monotonic() - started
+        checked = sum(1 for _ in read_recording(partial, int(settings.max_recording_mb * 2**20)))
+    except (OSError, DatasetError) as e:
+        partial.unlink(missing_ok=True)
+        print(f"normscope record: {e}", file=sys.stderr)
+        return 2
+    except RecordingRefused as e:
+        partial.unlink(missing_ok=True)
+        print(f"normscope record: the recording would be refused: {e}", file=sys.stderr)
+        return 1
+    partial.replace(folder / name)
+    recording = Recording(
+        file=name,
+        device=torch.cuda.get_device_name(device) if device.startswith("cuda") else "cpu",
+        torch=torch.__version__,
+        created_at=datetime.now(UTC).replace(microsecond=0),
+        steps=trainer.step,
+        wall_s=round(wall, 3),
+    )
+    lesson_id, text = recorded(entry, recording)
+    path = write_file(folder, lesson_id, text)
+    print(
+        f"recorded {lesson_id} ({status}, {trainer.step} steps, {checked} lines) in {wall:.1f} s on {device}:"
+    )
+    print(f"  {folder / name}\n  {path}")
     return 0
 
 
@@ -236,12 +333,28 @@ def _lessons_check(args: argparse.Namespace) -> int:
         for path in map(Path, args.paths)
         for p in (sorted(path.glob("*.toml")) if path.is_dir() else [path])
     ]
-    checked = Lessons.check(files)
+    checked = [_recording_checked(e) for e in Lessons.check(files)]
     for entry in checked:
         print("\n".join(entry.errors) or f"{entry.label}: ok")
     broken = sum(1 for e in checked if e.errors)
     print(f"{len(checked)} lesson file(s), {broken} broken", file=sys.stderr)
     return 1 if broken else 0
+
+
+def _recording_checked(entry: "Entry") -> "Entry":
+    """The entry, broken when its recording would be refused where it is played (read through, as played)."""
+    from normscope.config import Settings
+    from normscope.store.recordings import RecordingRefused, read_recording
+
+    path = entry.recording_path()
+    if path is None:
+        return entry
+    try:
+        for _ in read_recording(path, int(Settings().max_recording_mb * 2**20)):
+            pass
+    except RecordingRefused as e:
+        return entry.broken(f"recording {path.name}: {e}")
+    return entry
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -270,6 +383,21 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--device", help="cpu, cuda, cuda:N (default NORMSCOPE_DEVICE)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.set_defaults(func=_train)
+    rec = sub.add_parser(
+        "record", help="train a lesson here (on a GPU) and keep its frames beside it for a room to play"
+    )
+    rec.add_argument(
+        "preset", metavar="LESSON", help="the lesson's id (a built-in one is saved as an own <id>-recorded)"
+    )
+    rec.add_argument(
+        "--out",
+        help="the folder for the lesson file and its recording (default: the lesson's own folder; "
+        "NORMSCOPE_DATA_DIR/lessons for a built-in)",
+    )
+    rec.add_argument("--steps", type=int, help="override the spec's step count")
+    rec.add_argument("--device", help="cpu, cuda, cuda:N (default NORMSCOPE_DEVICE)")
+    rec.add_argument("--quiet", action="store_true", help="no progress bar")
+    rec.set_defaults(func=_record)
     im = sub.add_parser("import", help="load a JSON-lines file (train --out, watch(out=...)) for replay")
     im.add_argument("file", help="the .jsonl file")
     im.add_argument("--name", help="the experiment's name when the file carries none (default: file name)")

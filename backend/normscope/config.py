@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         "",
         description="More folders of own lessons (<id>.toml), separated by colons: a course's repository.",
     )
+    max_recording_mb: float = Field(
+        2048,
+        gt=0,
+        le=1_000_000,
+        description="A recording played may inflate to this many MB; past it (a gzip bomb) it is refused.",
+    )
     history_limit: int = Field(
         300,
         ge=2,

@@ -9,11 +9,13 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from normscope.api.deps import LessonsDep, ManagerDep, Presenter
+from normscope.api.deps import LessonsDep, ManagerDep, Presenter, SettingsDep
 from normscope.api.routes import BODY, ERRORS, PRESENTER, errors, launch_spec, read_body
+from normscope.jobs.manager import NoRoom
 from normscope.lessons import MAX_LESSON_BYTES, Entry, Lesson, LessonConflict, LessonInfo, LessonLaunch
-from normscope.schemas import Experiment
+from normscope.schemas import Experiment, ExperimentSource
 from normscope.schemas.spec import LESSON_ID
+from normscope.store.recordings import RecordingRefused, read_head
 
 router = APIRouter(prefix="/api")
 LessonId = Annotated[str, Path(pattern=LESSON_ID, description="The lesson's id: its file's name.")]
@@ -35,7 +37,8 @@ INVALID = {
 }
 BROKEN = {
     422: {
-        "description": "The lesson's file does not validate (detail: its errors, a line each), or the body.",
+        "description": "The lesson's file does not validate (detail: its errors, a line each), its recording "
+        "is refused (a launch: missing, a link, not gzip, a line too long or not valid), or the body.",
         "content": {
             "application/json": {"schema": {"anyOf": [{"$ref": "#/components/schemas/ApiError"}, VALIDATION]}}
         },
@@ -180,13 +183,39 @@ def delete_lesson(lesson_id: LessonId, lessons: LessonsDep) -> Response:
     responses={**errors(*PRESENTER, *BODY, 404, 409, 429, 507, described=DESCRIBED), **BROKEN},
 )
 async def launch_lesson(
-    lesson_id: LessonId, lessons: LessonsDep, manager: ManagerDep, ask: LessonLaunch | None = None
+    lesson_id: LessonId,
+    lessons: LessonsDep,
+    manager: ManagerDep,
+    settings: SettingsDep,
+    ask: LessonLaunch | None = None,
 ) -> Experiment:
-    """The lesson's spec launched as by POST /experiments, with spec.lesson set to the lesson's id."""
+    """The lesson's spec launched as by POST /experiments, with spec.lesson set to the lesson's id; or its
+    recording played (mode recording). Without a mode: the recording when the lesson has one and the server
+    trains on no GPU (as its workers found: the server itself never loads torch), else train."""
     entry = held(await asyncio.to_thread(lessons.get, lesson_id), lesson_id)
-    if entry.lesson is None:
+    lesson = entry.lesson
+    if lesson is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "\n".join(entry.errors))
-    if ask is not None and ask.mode == "recording":
-        why = "no recording" if entry.lesson.recording is None else "a recording, which cannot be played yet"
-        raise HTTPException(status.HTTP_409_CONFLICT, f"this lesson has {why}")
-    return launch_spec(entry.lesson.spec.model_copy(update={"lesson": entry.id}, deep=True), manager)
+    mode = ask.mode if ask is not None else None
+    if mode is None:
+        mode = "recording" if lesson.recording is not None and not manager.trains_on_gpu else "train"
+    if mode == "train":
+        return launch_spec(lesson.spec.model_copy(update={"lesson": entry.id}, deep=True), manager)
+    path = entry.recording_path()
+    if lesson.recording is None or path is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, "this lesson has no recording")
+    max_bytes = int(settings.max_recording_mb * 2**20)
+    try:
+        head = await asyncio.to_thread(read_head, path, max_bytes)
+    except RecordingRefused as e:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, f"{entry.label}: recording {path.name}: {e}"
+        ) from None
+    # the spec the recording trained (its steps may be fewer), at the pace the lesson starts at now
+    fields = {"lesson": entry.id, "external": None, "pace": lesson.spec.pace}
+    spec = head.spec.model_copy(update=fields, deep=True)
+    source = ExperimentSource(lesson=entry.id, recording=lesson.recording)
+    try:
+        return manager.play(spec, source, head.layers, path, max_bytes)
+    except NoRoom as e:
+        raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(e)) from None

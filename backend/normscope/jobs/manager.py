@@ -20,11 +20,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
+from pathlib import Path
 
 from normscope.catalog import FILE_DATASETS, DataRoot, unavailable
 from normscope.config import ExecutorSettings
 from normscope.groups.merge import merge_late
 from normscope.jobs.external import ExternalLink
+from normscope.jobs.player import Player
 from normscope.jobs.worker import worker_main
 from normscope.realtime import Hub
 from normscope.schemas import (
@@ -32,6 +34,7 @@ from normscope.schemas import (
     ControlCommand,
     DownloadMessage,
     Experiment,
+    ExperimentSource,
     ExperimentSpec,
     Frame,
     LayerInfo,
@@ -46,6 +49,7 @@ DELETED_CLOSE = (4410, "experiment deleted")  # websocket close code and reason 
 DELETED_ERROR = "deleted by the presenter"
 SPARE_BACKOFF_S = 0.5  # first wait before respawning a spare that died before it was ready; doubles each time
 SPARE_MAX_FAILURES = 5  # spares in a row that die before they are ready: then stop and report it in health
+RECORDED_LR = "a recording cannot change its learning rate; train the lesson live to use the knob"
 
 
 class ControlError(Exception):
@@ -105,6 +109,7 @@ class JobManager:
         self._ctx = mp.get_context("spawn")
         self._running: dict[str, Worker] = {}
         self._external: dict[str, ExternalLink] = {}  # watch clients connected now, by experiment
+        self._players: dict[str, Player] = {}  # recordings playing now, by experiment
         self._queue: deque[str] = deque()
         self._spare: Worker | None = None
         self._spare_failures = 0
@@ -152,7 +157,9 @@ class JobManager:
             w.process.join(timeout=5)
         for link in self._external.values():
             link.close()
-        for eid in list(self._running) + list(self._queue) + list(self._external):
+        for player in self._players.values():
+            player.discard()
+        for eid in list(self._running) + list(self._queue) + list(self._external) + list(self._players):
             try:
                 self.store.set_status(eid, "interrupted", error="the server stopped while it ran")
                 self.store.end_unfinished_runs(eid, "interrupted")
@@ -161,6 +168,7 @@ class JobManager:
         self._running.clear()
         self._queue.clear()
         self._external.clear()
+        self._players.clear()
 
     def _on_loop(self) -> None:
         if self._loop_thread is not None and threading.get_ident() != self._loop_thread:
@@ -185,6 +193,11 @@ class JobManager:
         return worker
 
     @property
+    def trains_on_gpu(self) -> bool:
+        """Whether the workers train on a GPU, as the first one found (the server never loads torch)."""
+        return any(d.startswith("cuda") for d in self.devices)
+
+    @property
     def spare_ready(self) -> bool:
         return self._spare is not None and self._spare.ready.is_set()
 
@@ -205,14 +218,44 @@ class JobManager:
         self._schedule()
         return self.store.get(experiment.id) or experiment
 
-    def _create(self, spec: ExperimentSpec) -> Experiment:
+    def play(
+        self,
+        spec: ExperimentSpec,
+        source: ExperimentSource,
+        layers: list[LayerInfo],
+        path: Path,
+        max_bytes: int,
+    ) -> Experiment:
+        """A lesson's recording played by the server: no slot and no worker, the frames from the file."""
+        self._on_loop()
+        experiment = self._create(spec, source)
+        self.record_layers(experiment.id, layers)
+        player = Player(self, experiment, path, max_bytes)
+        self._players[experiment.id] = player
+        player.start()
+        return self.store.get(experiment.id) or experiment
+
+    def player_ended(self, player: Player, status: str, error: str | None) -> None:
+        """From the player's thread: its experiment gets its terminal status on the loop."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._on_player_end, player, status, error)
+
+    def _on_player_end(self, player: Player, status: str, error: str | None) -> None:
+        eid = player.experiment.id
+        if self._players.get(eid) is not player:
+            return  # deleted, or the server is stopping
+        del self._players[eid]
+        log.info("recorded experiment %s ended: %s %s", eid, status, error or "")
+        self._finish(eid, status, error)
+
+    def _create(self, spec: ExperimentSpec, source: ExperimentSource | None = None) -> Experiment:
         if (full := self.store.no_room()) is not None:
             raise NoRoom(
                 f"{full}: delete experiments or prune old ones (normscope prune --older-than 30d) "
                 "before launching another"
             )
         try:
-            return self.store.create(uuid.uuid4().hex[:12], spec)
+            return self.store.create(uuid.uuid4().hex[:12], spec, source)
         except StoreFull as e:  # the disk itself is full
             raise NoRoom(f"{e}: free space there, or delete experiments, before launching another") from e
 
@@ -279,7 +322,10 @@ class JobManager:
             _check_set_lr(experiment, cmd)
         worker = self._running.get(experiment_id)
         link = self._external.get(experiment_id)
-        if worker is not None:
+        player = self._players.get(experiment_id)
+        if player is not None:
+            player.send(cmd)
+        elif worker is not None:
             try:
                 worker.jobs.send(cmd.model_dump())
             except OSError as e:
@@ -325,6 +371,9 @@ class JobManager:
         link = self._external.pop(experiment_id, None)
         if link is not None:
             link.close(*DELETED_CLOSE)
+        player = self._players.pop(experiment_id, None)
+        if player is not None:
+            player.discard()
         if experiment.status not in TERMINAL:
             final = _final_status(experiment, "cancelled", DELETED_ERROR)
             self.hub.publish(experiment_id, final.model_dump_json(), droppable=False)
@@ -530,6 +579,8 @@ def _death_reason(exitcode: int | None) -> str:
 
 def _check_set_lr(experiment: Experiment, cmd: ControlCommand) -> None:
     """set_lr reaches an optimizer the server holds: not a watched loop's, and only a variant that exists."""
+    if experiment.source is not None:
+        raise ControlError(RECORDED_LR)
     if experiment.spec.external is not None:
         raise ControlError("set_lr changes a server-trained run; a watched loop's optimizer is the user's")
     variants = len(experiment.spec.variants)

@@ -8,7 +8,9 @@ from normscope.lessons.catalogue import (
     Lessons,
     builtin_lesson,
     read,
+    recorded,
     to_toml,
+    write_file,
 )
 from normscope.lessons.model import (
     Lesson,
@@ -36,5 +38,7 @@ __all__ = [
     "builtin_lesson",
     "field_errors",
     "read",
+    "recorded",
     "to_toml",
+    "write_file",
 ]

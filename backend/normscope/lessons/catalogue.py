@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from normscope.config import Settings
 from normscope.lessons.model import Lesson, LessonInfo, Source, field_errors
+from normscope.schemas import Recording
 
 MAX_LESSON_BYTES = 256 * 1024
 BUILTIN_DIR = Path(__file__).parent
@@ -59,6 +60,12 @@ class Entry:
     def info(self) -> LessonInfo:
         fields = dict(self.lesson) if self.lesson is not None else {"id": self.id}
         return LessonInfo(**fields, source=self.source, errors=list(self.errors))
+
+    def recording_path(self) -> Path | None:
+        """The lesson's recording, beside its file: the model's pattern makes `file` a plain name (no /)."""
+        if self.lesson is None or self.lesson.recording is None:
+            return None
+        return self.path.parent / self.lesson.recording.file
 
     def broken(self, *why: str) -> "Entry":
         return dataclasses.replace(
@@ -106,6 +113,34 @@ def to_toml(lesson: Lesson) -> str:
     made = {"variants"} if lesson.spec.sweep is not None else None
     data["spec"] = lesson.spec.model_dump(exclude=made, exclude_defaults=True, exclude_none=True)
     return tomli_w.dumps(data, multiline_strings=True)
+
+
+def recorded(entry: Entry, recording: Recording) -> tuple[str, str]:
+    """The id and TOML text of the lesson that carries a new recording: an own lesson keeps its id and text
+    (the recording appended, or the file written out when it had one); a built-in one is copied as an own
+    lesson <id>-recorded, since an own lesson cannot take a built-in's id."""
+    assert entry.lesson is not None
+    if entry.source == "own" and entry.text is not None and "recording" not in tomllib.loads(entry.text):
+        table = tomli_w.dumps({"recording": recording.model_dump(exclude_none=True)})
+        return entry.id, f"{entry.text.rstrip()}\n\n{table}"
+    lesson = entry.lesson.model_copy(update={"recording": recording})
+    if entry.source == "builtin":
+        title = f"{lesson.title[:185]} (recorded)"
+        lesson = lesson.model_copy(update={"id": f"{lesson.id}-recorded", "title": title})
+    return lesson.id, to_toml(lesson)
+
+
+def write_file(folder: Path, lesson_id: str, text: str) -> Path:
+    """<id>.toml in folder, written whole or not at all (a temporary file renamed over it)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{lesson_id}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, folder / f"{lesson_id}.toml")
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+    return folder / f"{lesson_id}.toml"
 
 
 @functools.cache

@@ -1,12 +1,11 @@
 """The Lesson family: what a lesson file holds, what GET /api/presets shows of it, and how it is listed."""
 
-from datetime import datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic_core import ErrorDetails
 
-from normscope.schemas import ExperimentSpec
+from normscope.schemas import ExperimentSpec, Recording
 from normscope.schemas.frame import Tap
 from normscope.schemas.hall import MAX_MARKS, MAX_NOTE
 from normscope.schemas.spec import LESSON_ID
@@ -34,17 +33,6 @@ class LessonMark(Strict):
 
     step: int = Field(ge=1, description="At most the spec's steps.")
     note: str = Field("", max_length=MAX_NOTE)
-
-
-class Recording(Strict):
-    """The lesson trained once on a GPU, for a room without one (described here; nothing plays it yet)."""
-
-    file: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="A file beside the lesson.")
-    device: str = Field(min_length=1, max_length=120)
-    torch: str = Field(min_length=1, max_length=60)
-    created_at: datetime
-    steps: int = Field(ge=1, le=1_000_000)
-    wall_s: float = Field(ge=0, allow_inf_nan=False)
 
 
 class Preset(BaseModel):
@@ -90,9 +78,10 @@ class Lesson(Preset):
 
 
 class LessonLaunch(Strict):
-    mode: Literal["train", "recording"] = Field(
-        "train",
-        description="train: a worker trains the spec; recording: play the lesson's recording (to come).",
+    mode: Literal["train", "recording"] | None = Field(
+        None,
+        description="train: a worker trains the spec; recording: the server plays the lesson's recording. "
+        "Left out: train, unless the lesson has a recording and the server trains on no GPU.",
     )
 
 

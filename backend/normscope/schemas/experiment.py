@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from normscope.schemas.frame import LayerInfo, RunStatus
 from normscope.schemas.hall import Mark, ViewState
@@ -20,6 +20,26 @@ class RunInfo(BaseModel):
     status: RunState = "queued"
 
 
+class Recording(BaseModel):
+    """A lesson trained once (on a GPU, say) by `normscope record`, for a room without one to play."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)  # a typo in a lesson file is an error
+
+    file: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$", description="A file beside the lesson.")
+    device: str = Field(min_length=1, max_length=120)
+    torch: str = Field(min_length=1, max_length=60)
+    created_at: datetime
+    steps: int = Field(ge=1, le=1_000_000)
+    wall_s: float = Field(ge=0, allow_inf_nan=False)
+
+
+class ExperimentSource(BaseModel):
+    """Where a played experiment's frames come from: a lesson's recording, not a training process."""
+
+    lesson: str
+    recording: Recording
+
+
 class Experiment(BaseModel):
     id: str
     spec: ExperimentSpec
@@ -28,6 +48,9 @@ class Experiment(BaseModel):
     created_at: datetime
     runs: list[RunInfo]
     error: str | None = None
+    source: ExperimentSource | None = Field(
+        None, description="A played recording: the lesson and its recording; null for anything trained."
+    )
 
 
 class HelloMessage(BaseModel):

@@ -14,6 +14,7 @@ from typing import Literal
 from normscope.schemas import (
     TERMINAL,
     Experiment,
+    ExperimentSource,
     ExperimentSpec,
     FoldResult,
     LayerInfo,
@@ -37,7 +38,8 @@ CREATE TABLE IF NOT EXISTS experiments (
     step INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     error TEXT,
-    layers TEXT
+    layers TEXT,
+    source TEXT
 );
 CREATE TABLE IF NOT EXISTS runs (
     experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
@@ -116,6 +118,9 @@ class Store:
             ceiling = (max_bytes + headroom(max_bytes)) // self._page_size
             self._db.execute(f"PRAGMA max_page_count = {ceiling}")
         self._db.executescript(SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(experiments)")}
+        if "source" not in columns:  # a store from before played recordings
+            self._db.execute("ALTER TABLE experiments ADD COLUMN source TEXT")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -188,12 +193,20 @@ class Store:
             self._db.close()
 
     # experiments -------------------------------------------------------------------------------------
-    def create(self, experiment_id: str, spec: ExperimentSpec) -> Experiment:
+    def create(
+        self, experiment_id: str, spec: ExperimentSpec, source: ExperimentSource | None = None
+    ) -> Experiment:
         now = datetime.now(UTC)
         with self._tx() as db:
             db.execute(
-                "INSERT INTO experiments (id, spec, status, created_at) VALUES (?, ?, 'queued', ?)",
-                (experiment_id, spec.model_dump_json(), now.isoformat()),
+                "INSERT INTO experiments (id, spec, status, created_at, source) "
+                "VALUES (?, ?, 'queued', ?, ?)",
+                (
+                    experiment_id,
+                    spec.model_dump_json(),
+                    now.isoformat(),
+                    None if source is None else source.model_dump_json(),
+                ),
             )
             db.executemany(
                 "INSERT INTO runs (experiment_id, idx, label, status) VALUES (?, ?, ?, 'queued')",
@@ -204,7 +217,7 @@ class Store:
     def get(self, experiment_id: str) -> Experiment | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT id, spec, status, step, created_at, error FROM experiments WHERE id = ?",
+                "SELECT id, spec, status, step, created_at, error, source FROM experiments WHERE id = ?",
                 (experiment_id,),
             ).fetchone()
             if row is None:
@@ -217,7 +230,7 @@ class Store:
     def list_experiments(self, limit: int = 500) -> list[Experiment]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT id, spec, status, step, created_at, error FROM experiments "
+                "SELECT id, spec, status, step, created_at, error, source FROM experiments "
                 "ORDER BY created_at DESC, rowid DESC LIMIT ?",
                 (limit,),
             ).fetchall()
@@ -450,7 +463,7 @@ _LIVE = ("queued", "running", "paused")
 
 
 def _experiment(row: tuple, runs: list[tuple]) -> Experiment:
-    eid, spec, status, step, created_at, error = row
+    eid, spec, status, step, created_at, error, source = row
     return Experiment(
         id=eid,
         spec=ExperimentSpec.model_validate_json(spec),
@@ -459,4 +472,5 @@ def _experiment(row: tuple, runs: list[tuple]) -> Experiment:
         created_at=datetime.fromisoformat(created_at),
         runs=[RunInfo(index=i, label=label, status=s) for i, label, s in runs],
         error=error,
+        source=None if source is None else ExperimentSource.model_validate_json(source),
     )

@@ -5,6 +5,7 @@ import json
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -60,45 +61,71 @@ def _ending(data: dict) -> Ending | None:
     return Ending(status="interrupted", error=ending.error, runs=runs)
 
 
+Line = (
+    tuple[Literal["experiment"], tuple[ExperimentSpec, Ending | None]]
+    | tuple[Literal["layers"], list[LayerInfo]]
+    | tuple[Literal["folds"], list[FoldResult]]
+    | tuple[Literal["frame"], Frame]
+    | tuple[Literal["mark"], MarkCreate]
+)
+
+
+def parse_line(n: int, line: str) -> Line | None:
+    """Line n of a JSON-lines file, validated as its type says (None for a blank line); raises ImportRefused
+    with the line and why. Import and the recordings' player read every line through here."""
+    if not line.strip():
+        return None
+    try:
+        data = json.loads(line)
+        kind = data.get("type") if isinstance(data, dict) else None
+        if kind == "experiment":
+            return "experiment", (ExperimentSpec.model_validate(data["spec"]), _ending(data))
+        if kind == "layers":
+            return "layers", [LayerInfo.model_validate(x) for x in data["layers"]]
+        if kind == "folds":  # BN folded for inference, in an export of an experiment that has it
+            return "folds", [FoldResult.model_validate(x) for x in data["folds"]]
+        if kind == "frame":
+            return "frame", Frame.model_validate(data)
+        if kind == "mark":  # the presenter's marks, kept when an experiment is exported
+            return "mark", MarkCreate.model_validate({k: v for k, v in data.items() if k in ("step", "note")})
+    except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
+        raise ImportRefused(f"line {n}: not a normscope line: {type(e).__name__}: {e}") from None
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise ImportRefused(f"line {n}: {where}: {first['msg']}") from None
+    raise ImportRefused(f"line {n}: unknown line type {kind!r} (experiment, layers, folds, frame or mark)")
+
+
+def check_order(n: int, frame: Frame, last_step: int | None) -> None:
+    """Frames come in step order, as a run sent them."""
+    if last_step is not None and frame.step <= last_step:
+        raise ImportRefused(f"line {n}: step {frame.step} does not come after {last_step}")
+
+
 def read_lines(lines: Iterable[str], name: str) -> Contents:
     got = Contents()
     frames = got.frames
     for n, line in enumerate(lines, 1):
-        if not line.strip():
+        parsed = parse_line(n, line)
+        if parsed is None:
             continue
-        try:
-            data = json.loads(line)
-            kind = data.get("type") if isinstance(data, dict) else None
-            if kind == "experiment":
-                got.spec = ExperimentSpec.model_validate(data["spec"])
-                got.ended = _ending(data)
-            elif kind == "layers":
-                got.layers = [LayerInfo.model_validate(x) for x in data["layers"]]
-            elif kind == "folds":  # BN folded for inference, in an export of an experiment that has it
-                got.folds = [FoldResult.model_validate(x) for x in data["folds"]]
-            elif kind == "frame":
-                frame = Frame.model_validate(data)
-                if frames and frame.step <= frames[-1].step:
-                    raise ImportRefused(f"line {n}: step {frame.step} does not come after {frames[-1].step}")
+        match parsed:
+            case "experiment", (spec, ended):
+                got.spec, got.ended = spec, ended
+            case "layers", layers:
+                got.layers = layers
+            case "folds", folds:
+                got.folds = folds
+            case "frame", frame:
+                check_order(n, frame, frames[-1].step if frames else None)
                 frames.append(frame)
                 if len(frames) > MAX_IMPORT_FRAMES:
                     raise ImportRefused(f"more than {MAX_IMPORT_FRAMES:,} frames")
-            elif kind == "mark":  # the presenter's marks, kept when an experiment is exported
-                got.marks.append(
-                    MarkCreate.model_validate({k: v for k, v in data.items() if k in ("step", "note")})
-                )
+            case "mark", mark:
+                got.marks.append(mark)
                 if len(got.marks) > MAX_MARKS:
                     raise ImportRefused(f"more than {MAX_MARKS} marks")
-            else:
-                raise ImportRefused(
-                    f"line {n}: unknown line type {kind!r} (experiment, layers, folds, frame or mark)"
-                )
-        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as e:
-            raise ImportRefused(f"line {n}: not a normscope line: {type(e).__name__}: {e}") from None
-        except ValidationError as e:
-            first = e.errors()[0]
-            where = ".".join(map(str, first["loc"]))
-            raise ImportRefused(f"line {n}: {where}: {first['msg']}") from None
     if got.layers is None or not frames:
         raise ImportRefused(
             "no layers line or no frames: is this a file from normscope train --out or watch?"
