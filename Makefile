@@ -3,8 +3,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # Two workers for two cores; tests that share a Ray cluster go to one worker (xdist_group), and a test
-# marked `alone` (timing against a bound) runs with no other beside it (tests/conftest.py).
-PARALLEL := -n 2 --dist loadgroup
+# marked `alone` (timing against a bound) runs with no other beside it (tests/conftest.py). Groups keep
+# the collection's order (browser tests last), not xdist's largest-first.
+PARALLEL := -n 2 --dist loadgroup --no-loadscope-reorder
 
 .PHONY: run test check lint bench e2e system-deps clean
 
