@@ -25,14 +25,18 @@ const presetWanted = offline
     ? api("/api/presets").then((all) => all.find((p) => p.id === view.preset), () => null)
     : Promise.resolve(null);
 const linkTo = (chart) => `${location.origin}${location.pathname}?${viewQuery({ ...view, chart, open: null })}`;
-const renderer = new Renderer((chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo));
+const renderer = new Renderer(
+  (chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo),
+  (chartEl) => toggleFocus(chartEl.closest(".panel").dataset.chart),
+);
 let model = null;
 let updateControls = () => {};
 let replay = null; // {seek, step} once a finished experiment replays
 let projector = localStorage.getItem("normscope-theme") === "projector";
 
 const layerName = () => view.layer ?? model?.layers.at(-1)?.name ?? "";
-const style = () => chartStyle(view, projector);
+const wide = matchMedia("(min-width: 641px)"); // style.css's phones are narrower: their layout stays
+const style = () => chartStyle(view, projector, wide.matches);
 const marks = new Marks(experimentId, presenter, () => redraw(), (step) => replay?.seek(step));
 // Charts over steps carry the presenter's marks.
 const overTime = (id, build) => renderer.add(id, () => fig.withMarks(marks.list, style(), build()));
@@ -239,6 +243,7 @@ function applyView() {
   document.body.classList.toggle("projector", projector);
   el("projector").setAttribute("aria-pressed", String(projector));
   document.body.classList.toggle("focus", Boolean(view.chart));
+  fitHeader();
   for (const p of document.querySelectorAll(".panel")) p.classList.toggle("focused", p.dataset.chart === view.chart);
   for (const r of document.querySelectorAll('input[name="tap"]')) r.checked = r.value === view.tap;
   el("focus").value = view.chart ?? "";
@@ -273,7 +278,31 @@ document.addEventListener("keydown", (ev) => {
   if (ev.key === "f" || ev.key === "F") fullscreen();
   if (ev.key === "p" || ev.key === "P") el("projector").click();
 });
-addEventListener("resize", () => renderer.resize());
+addEventListener("resize", () => {
+  fitHeader();
+  renderer.resize();
+});
+
+// A focused chart fills the screen below the header, whose height depends on how its items wrap.
+function fitHeader() {
+  document.body.style.setProperty("--header-height", `${document.querySelector("header").offsetHeight}px`);
+}
+
+// Double-clicking a chart (in its plot: the renderer; around it: here) fills the screen with it; again shows all.
+function toggleFocus(chart) {
+  view.chart = view.chart === chart ? null : chart;
+  chosen();
+}
+for (const panel of document.querySelectorAll(".panel[data-chart]")) {
+  panel.addEventListener("dblclick", (ev) => {
+    if (!ev.target.closest(".js-plotly-plot")) toggleFocus(panel.dataset.chart);
+  });
+}
+document.addEventListener("keydown", (ev) => {
+  if (ev.key !== "Escape" || ev.defaultPrevented || !view.chart || el("mark-dialog").open) return;
+  view.chart = null;
+  chosen();
+});
 
 // `?preset=ID` alone opens the preset's own layer, tap and chart.
 async function usePresetView() {

@@ -49,7 +49,8 @@ export function baseLayout(style, title) {
     paper_bgcolor: style.paper,
     plot_bgcolor: style.paper,
     margin: { l: 60, r: 20, t: 40 + style.font, b: 40 + style.font },
-    legend: { orientation: "h", y: -0.18 },
+    // a chart filling the screen keeps its height for the plot: the legend goes up beside the title
+    legend: style.focus ? { orientation: "h", x: 1, xanchor: "right", y: 1, yanchor: "bottom" } : { orientation: "h", y: -0.18 },
     uirevision: "keep", // zoom and legend clicks survive updates
     xaxis: { autorange: true },
     yaxis: { autorange: true },

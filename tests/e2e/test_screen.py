@@ -1,0 +1,63 @@
+"""The projected screen: one chart filling it, keys whatever has focus, the lesson for everyone, the ETA."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.api.conftest import wait_status
+from tests.e2e.conftest import Server, screenshot, tiny_spec
+
+PLOT_AREA = """(id) => { const r = document.querySelector(`#${id} .nsewdrag`)?.getBoundingClientRect();
+  return r ? {w: r.width, h: r.height, vw: innerWidth, vh: innerHeight} : null; }"""
+
+
+@pytest.fixture(scope="module")
+def finished(server: Server) -> str:
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=100)).json()["id"]
+        wait_status(c, eid, {"done"})
+    return eid
+
+
+def plot_area(page: Page, chart: str) -> dict:
+    """The main plot's area once it has been redrawn at the size its box has now."""
+    page.wait_for_function(f"() => window.normscope.renderer.report()['{chart}'].traces > 0")
+    page.wait_for_function(
+        f"""() => {{ const a = ({PLOT_AREA})('{chart}'); const box = document.getElementById('{chart}');
+             const svg = document.querySelector('#{chart} .main-svg');
+             const w = (e) => e.getBoundingClientRect().width;
+             return a && Math.abs(w(box) - w(svg)) < 2; }}"""
+    )
+    return page.evaluate(PLOT_AREA, chart)
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720)])
+def test_a_focused_chart_fills_the_screen(page: Page, server: Server, finished: str, size: tuple[int, int]):
+    page.set_viewport_size({"width": size[0], "height": size[1]})
+    page.goto(f"{server.url}/experiments/{finished}")
+    expect(page.locator("#replay")).to_be_visible(timeout=30_000)
+    page.select_option("#focus", "loss")
+    area = plot_area(page, "chart-loss")
+    screenshot(page, f"focus-loss-{size[0]}x{size[1]}")
+    assert area["w"] >= 0.9 * area["vw"] and area["h"] >= 0.7 * area["vh"], area
+    page.keyboard.press("Escape")  # back to every chart
+    expect(page.locator('.panel[data-chart="accuracy"]')).to_be_visible()
+    expect(page.locator("#focus")).to_have_value("")
+
+    page.locator("#chart-bands").dblclick()
+    expect(page.locator("#focus")).to_have_value("bands")
+    area = plot_area(page, "chart-bands")
+    screenshot(page, f"focus-bands-{size[0]}x{size[1]}")
+    assert area["w"] >= 0.9 * area["vw"] and area["h"] >= 0.7 * area["vh"], area
+    page.locator("#chart-bands").dblclick()
+    expect(page.locator("#focus")).to_have_value("")
+    expect(page.locator('.panel[data-chart="loss"]')).to_be_visible()
+
+
+def test_a_focused_chart_on_a_phone_keeps_the_phone_s_layout(page: Page, server: Server, finished: str):
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{server.url}/experiments/{finished}?chart=bands")
+    area = plot_area(page, "chart-bands")
+    sizes = page.evaluate("() => ({doc: document.documentElement.scrollWidth, view: innerWidth})")
+    assert sizes["doc"] <= sizes["view"], sizes
+    assert area["w"] <= area["vw"] and area["h"] <= area["vh"], area
+    screenshot(page, "focus-bands-390x844")
