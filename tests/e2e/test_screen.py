@@ -1,10 +1,12 @@
 """The projected screen: one chart filling it, keys whatever has focus, the lesson for everyone, the ETA."""
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.api.conftest import wait_status
-from tests.e2e.conftest import Server, screenshot, tiny_spec
+from tests.e2e.conftest import TOKEN, Server, screenshot, tiny_spec
 
 PLOT_AREA = """(id) => { const r = document.querySelector(`#${id} .nsewdrag`)?.getBoundingClientRect();
   return r ? {w: r.width, h: r.height, vw: innerWidth, vh: innerHeight} : null; }"""
@@ -61,3 +63,40 @@ def test_a_focused_chart_on_a_phone_keeps_the_phone_s_layout(page: Page, server:
     assert sizes["doc"] <= sizes["view"], sizes
     assert area["w"] <= area["vw"] and area["h"] <= area["vh"], area
     screenshot(page, "focus-bands-390x844")
+
+
+def test_the_keys_work_after_a_click_on_a_control_but_not_in_a_text_field(page: Page, server: Server):
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=200_000, pace=50)).json()["id"]
+    try:
+        page.goto(f"{server.url}/experiments/{eid}?token={TOKEN}")
+        expect(page.locator("#status")).to_have_text("running", timeout=30_000)
+        body = page.locator("body")
+        page.click('input[name="tap"][value="act"]')  # the radio keeps the focus
+        page.keyboard.press("l")
+        expect(body).to_have_class(re.compile("lecture"))
+        page.keyboard.press("Space")
+        expect(page.locator("#status")).to_have_text("paused")
+        page.keyboard.press("ArrowRight")  # a step, not the next tap
+        expect(page.locator('input[name="tap"][value="act"]')).to_be_checked()
+        page.click("#layer")
+        page.keyboard.press("Escape")  # the menu's list closes; the menu keeps the focus
+        expect(page.locator("#layer")).to_be_focused()
+        page.keyboard.press("l")
+        expect(body).not_to_have_class(re.compile("lecture"))
+        page.keyboard.press("p")
+        expect(body).to_have_class(re.compile("projector"))
+
+        page.locator("#lr-fields input").first.click()  # typing a learning rate is not a shortcut
+        page.keyboard.type("l")
+        page.keyboard.press("m")
+        page.locator("#layer").focus()
+        page.keyboard.press("m")  # the mark dialog, from a focused menu
+        expect(page.locator("#mark-dialog")).to_be_visible()
+        page.keyboard.type("lpf")
+        expect(page.locator("#mark-note")).to_have_value("lpf")
+        expect(body).not_to_have_class(re.compile("lecture"))
+        expect(body).to_have_class(re.compile("projector"))
+    finally:
+        with server.client() as c:
+            c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})

@@ -2,6 +2,7 @@
 import { setupControls } from "./lib/controls.js";
 import * as fig from "./lib/figures.js";
 import { Follow, Lead, setupShare } from "./lib/hall.js";
+import { typing } from "./lib/keys.js";
 import { Marks } from "./lib/marks.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
@@ -272,11 +273,12 @@ el("projector").addEventListener("click", (ev) => {
 });
 const fullscreen = () => (document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen());
 el("fullscreen").addEventListener("click", (ev) => { ev.currentTarget.blur(); fullscreen(); });
+const KEYS = { l: () => el("lecture").click(), f: fullscreen, p: () => el("projector").click() };
 document.addEventListener("keydown", (ev) => {
-  if (ev.target.closest("input, select, textarea")) return;
-  if (ev.key === "l" || ev.key === "L") el("lecture").click();
-  if (ev.key === "f" || ev.key === "F") fullscreen();
-  if (ev.key === "p" || ev.key === "P") el("projector").click();
+  const act = KEYS[ev.key.toLowerCase()];
+  if (!act || typing(ev.target) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  ev.preventDefault(); // a focused menu would also jump to an option starting with the letter
+  act();
 });
 addEventListener("resize", () => {
   fitHeader();

@@ -1,5 +1,6 @@
 // Presenter controls: buttons, the pace slider and the keys (space = pause/resume, → = step).
 import { api } from "../token.js";
+import { typing } from "./keys.js";
 
 export const PACES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, null]; // steps per second; null: as fast as it goes
 
@@ -38,7 +39,7 @@ export function setupControls(experimentId, getStatus, runs = null, startPace = 
   const lrFields = runs ? learningRateFields(runs(), send) : [];
 
   document.addEventListener("keydown", (ev) => {
-    if (ev.target.closest("input, select, textarea")) return; // the slider and selects use these keys
+    if (typing(ev.target)) return;
     const status = getStatus();
     if (ev.key === " ") {
       ev.preventDefault();
