@@ -1,10 +1,12 @@
 """The projected screen: one chart filling it, keys whatever has focus, the lesson for everyone, the ETA."""
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from normscope.lessons import builtin_lesson
 from tests.api.conftest import wait_status
 from tests.e2e.conftest import TOKEN, Server, screenshot, tiny_spec
 
@@ -100,3 +102,45 @@ def test_the_keys_work_after_a_click_on_a_control_but_not_in_a_text_field(page: 
     finally:
         with server.client() as c:
             c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})
+
+
+def test_every_viewer_gets_the_lesson_s_text_and_view(page: Page, server: Server):
+    lesson = builtin_lesson("deep-sigmoid")
+    with server.client() as c:
+        r = c.post(f"/api/lessons/{lesson.id}/launch", json={"mode": "train"})
+        assert r.status_code == 201, r.text
+        eid = r.json()["id"]
+    try:
+        page.goto(f"{server.url}/experiments/{eid}")  # a student: no token, no view in the link
+        expect(page.locator("#follow")).to_be_visible()
+        expect(page.locator("#lesson")).to_be_visible()
+        expect(page.locator("#lesson")).to_have_attribute("open", "")
+        expect(page.locator("#lesson-text p").first).to_contain_text("Five sigmoid layers")
+        expect(page.locator("#layer")).to_have_value(lesson.view.layer)
+        expect(page.locator(f'input[name="tap"][value="{lesson.view.tap}"]')).to_be_checked()
+        expect(page.locator("#focus")).to_have_value(lesson.view.chart)
+        screenshot(page, "lesson-viewer")
+
+        page.select_option("#focus", "bn")  # the output layer has no BN: one line, not four empty plots
+        page.select_option("#layer", "output")
+        expect(page.locator("#bn-none")).to_be_visible()
+        expect(page.locator("#chart-bn-mean")).to_be_hidden()
+        page.select_option("#layer", "hidden1")
+        expect(page.locator("#chart-bn-mean")).to_be_visible()
+    finally:
+        with server.client() as c:
+            c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})
+
+
+def test_the_form_records_the_lesson_it_was_launched_from_even_edited(page: Page, server: Server):
+    page.goto(f"{server.url}/?token={TOKEN}")
+    page.select_option("#preset", "deep-sigmoid")
+    expect(page.locator("#edited")).to_be_hidden()
+    page.fill('[data-path="steps"]', "30")
+    expect(page.locator("#edited")).to_be_visible()
+    page.click("#start")
+    page.wait_for_url(re.compile(r"/experiments/\w+"))
+    eid = urlsplit(page.url).path.split("/")[-1]
+    with server.client() as c:
+        spec = c.get(f"/api/experiments/{eid}").json()["spec"]
+    assert spec["lesson"] == "deep-sigmoid" and spec["steps"] == 30

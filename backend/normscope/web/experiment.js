@@ -20,11 +20,12 @@ const offline = window.NORMSCOPE_EXPORT ?? null;
 const experimentId = offline ? offline.experiment.id : decodeURIComponent(location.pathname.split("/").pop());
 const presenter = !offline && Boolean(presenterToken()); // keeps a ?token= before the view rewrites the query
 const view = readView();
-const presetWanted = offline
-  ? Promise.resolve(offline.preset)
-  : view.preset
-    ? api("/api/presets").then((all) => all.find((p) => p.id === view.preset), () => null)
-    : Promise.resolve(null);
+// The lesson the experiment was launched from (spec.lesson), or the one an old `?preset=` link names.
+async function lessonOf(spec) {
+  if (offline) return offline.preset;
+  const id = spec.lesson ?? view.preset;
+  return id ? api(`/api/lessons/${encodeURIComponent(id)}`).catch(() => null) : null;
+}
 const linkTo = (chart) => `${location.origin}${location.pathname}?${viewQuery({ ...view, chart, open: null })}`;
 const renderer = new Renderer(
   (chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo),
@@ -172,6 +173,10 @@ function showStatus() {
   const rate = model.imagesPerSecond();
   el("speed-rate").textContent = rate ? `${Math.round(rate).toLocaleString("en")} img/s` : "";
   if (model.lastStep > 0 || TERMINAL.has(model.status)) el("download").hidden = true;
+  // A layer no run normalizes has no BN internals: one line instead of four empty plots.
+  const noBn = Boolean(model.latest) && !model.latest.runs.some((rf) => rf.layers.find((l) => l.name === layerName())?.bn);
+  el("bn-none").hidden = !noBn;
+  el("bn-charts").hidden = noBn;
   el("error").hidden = !model.error;
   el("error").textContent = model.error ? `${model.status}: ${model.error}` : "";
   el("runs").replaceChildren(
@@ -244,7 +249,7 @@ function applyView() {
   document.body.classList.toggle("projector", projector);
   el("projector").setAttribute("aria-pressed", String(projector));
   document.body.classList.toggle("focus", Boolean(view.chart));
-  fitHeader();
+  fitFocus();
   for (const p of document.querySelectorAll(".panel")) p.classList.toggle("focused", p.dataset.chart === view.chart);
   for (const r of document.querySelectorAll('input[name="tap"]')) r.checked = r.value === view.tap;
   el("focus").value = view.chart ?? "";
@@ -280,14 +285,21 @@ document.addEventListener("keydown", (ev) => {
   ev.preventDefault(); // a focused menu would also jump to an option starting with the letter
   act();
 });
-addEventListener("resize", () => {
-  fitHeader();
+const refit = () => {
+  fitFocus();
   renderer.resize();
-});
+};
+addEventListener("resize", refit);
+el("lesson").addEventListener("toggle", refit);
 
-// A focused chart fills the screen below the header, whose height depends on how its items wrap.
-function fitHeader() {
-  document.body.style.setProperty("--header-height", `${document.querySelector("header").offsetHeight}px`);
+// A focused chart fills the screen below the header, the lesson's text and the view's menus, stacked at the top
+// (style.css); their heights depend on how they wrap.
+function fitFocus() {
+  const header = document.querySelector("header").offsetHeight;
+  const viewBar = header + el("lesson").offsetHeight;
+  document.body.style.setProperty("--header-height", `${header}px`);
+  document.body.style.setProperty("--view-bar-top", `${viewBar}px`);
+  document.body.style.setProperty("--focus-top", `${viewBar + el("view-bar").offsetHeight}px`);
 }
 
 // Double-clicking a chart (in its plot: the renderer; around it: here) fills the screen with it; again shows all.
@@ -306,13 +318,12 @@ document.addEventListener("keydown", (ev) => {
   chosen();
 });
 
-// `?preset=ID` alone opens the preset's own layer, tap and chart.
-async function usePresetView() {
-  const preset = await presetWanted;
-  if (!preset || view.named) return;
-  view.layer = preset.view.layer ?? view.layer;
-  view.tap = preset.view.tap ?? view.tap;
-  view.open = preset.view.chart ?? view.open;
+// A lesson opens on its own layer, tap and chart, unless the link names a view or the presenter showed one.
+function useLessonView(lesson, presenterView) {
+  if (!lesson?.view || view.named || presenterView) return;
+  view.layer = lesson.view.layer ?? view.layer;
+  view.tap = lesson.view.tap ?? view.tap;
+  view.chart = lesson.view.chart ?? view.chart;
 }
 
 // A preset opens on its chart: scrolled into view and outlined for a moment.
@@ -324,11 +335,13 @@ function openChart() {
   setTimeout(() => panel.classList.remove("opened"), 4000);
 }
 
-async function showLesson() {
-  const preset = await presetWanted;
-  if (!preset) return;
+// What to look for, a paragraph per blank-line-separated block of the lesson's summary.
+function showLesson(lesson) {
+  if (!lesson?.summary) return;
   el("lesson").hidden = false;
-  el("lesson-text").textContent = preset.summary;
+  el("lesson-title").textContent = lesson.title ? `: ${lesson.title}` : "";
+  const paragraphs = lesson.summary.trim().split(/\n\s*\n/);
+  el("lesson-text").replaceChildren(...paragraphs.map((t) => Object.assign(document.createElement("p"), { textContent: t })));
 }
 
 // The download menu: the server streams each format; an exported page is itself the export.
@@ -384,7 +397,9 @@ const handlers = {
   async hello(msg, first) {
     marks.set(msg.marks);
     if (first) {
-      await usePresetView();
+      const lesson = await lessonOf(msg.experiment.spec);
+      useLessonView(lesson, msg.view);
+      showLesson(lesson);
       if (msg.view) follow?.received(msg.view);
       model = new ExperimentModel(msg.experiment, msg.layers);
       document.title = `normscope — ${msg.experiment.spec.name}`;
@@ -453,4 +468,3 @@ const handlers = {
 const stream = offline ? null : new Stream(experimentId, handlers);
 if (offline) handlers.hello({ ...offline, view: null }, true);
 setupExports();
-showLesson();
