@@ -413,7 +413,10 @@ const handlers = {
       if (presenter && !msg.view) lead.send(hallState(view, null)); // the room starts where the presenter does
       if (presenter && !TERMINAL.has(msg.experiment.status)) {
         const runs = msg.experiment.spec.external ? null : () => model.runs;
-        updateControls = setupControls(experimentId, () => model?.status, runs, msg.experiment.spec.pace ?? null);
+        const onPace = (pace) => {
+          model.pace = pace;
+        };
+        updateControls = setupControls(experimentId, () => model?.status, runs, msg.experiment.spec.pace ?? null, onPace);
       }
       if (offline || TERMINAL.has(msg.experiment.status)) startReplay(msg); // an export of a running one too
     } else if (!model.layers.length && msg.layers.length) {
