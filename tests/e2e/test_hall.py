@@ -262,7 +262,7 @@ def test_preset_alone_opens_the_preset_s_view(page: Page, server: Server):
     page.goto(f"{server.url}/experiments/{eid}?preset={preset.id}")
     expect(page.locator("#layer")).to_have_value(preset.view.layer)
     expect(page.locator(f'input[name="tap"][value="{preset.view.tap}"]')).to_be_checked()
-    assert page.evaluate("() => window.normscope.view.open") == preset.view.chart
+    expect(page.locator("#focus")).to_have_value(preset.view.chart)
     expect(page.locator("#lesson")).to_be_visible()
     page.goto(
         f"{server.url}/experiments/{eid}?preset={preset.id}&layer=hidden2&tap=preact"

@@ -2,6 +2,7 @@
 import { setupControls } from "./lib/controls.js";
 import * as fig from "./lib/figures.js";
 import { Follow, Lead, setupShare } from "./lib/hall.js";
+import { typing } from "./lib/keys.js";
 import { Marks } from "./lib/marks.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
@@ -19,20 +20,25 @@ const offline = window.NORMSCOPE_EXPORT ?? null;
 const experimentId = offline ? offline.experiment.id : decodeURIComponent(location.pathname.split("/").pop());
 const presenter = !offline && Boolean(presenterToken()); // keeps a ?token= before the view rewrites the query
 const view = readView();
-const presetWanted = offline
-  ? Promise.resolve(offline.preset)
-  : view.preset
-    ? api("/api/presets").then((all) => all.find((p) => p.id === view.preset), () => null)
-    : Promise.resolve(null);
+// The lesson the experiment was launched from (spec.lesson), or the one an old `?preset=` link names.
+async function lessonOf(spec) {
+  if (offline) return offline.preset;
+  const id = spec.lesson ?? view.preset;
+  return id ? api(`/api/lessons/${encodeURIComponent(id)}`).catch(() => null) : null;
+}
 const linkTo = (chart) => `${location.origin}${location.pathname}?${viewQuery({ ...view, chart, open: null })}`;
-const renderer = new Renderer((chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo));
+const renderer = new Renderer(
+  (chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo),
+  (chartEl) => toggleFocus(chartEl.closest(".panel").dataset.chart),
+);
 let model = null;
 let updateControls = () => {};
 let replay = null; // {seek, step} once a finished experiment replays
 let projector = localStorage.getItem("normscope-theme") === "projector";
 
 const layerName = () => view.layer ?? model?.layers.at(-1)?.name ?? "";
-const style = () => chartStyle(view, projector);
+const wide = matchMedia("(min-width: 641px)"); // style.css's phones are narrower: their layout stays
+const style = () => chartStyle(view, projector, wide.matches);
 const marks = new Marks(experimentId, presenter, () => redraw(), (step) => replay?.seek(step));
 // Charts over steps carry the presenter's marks.
 const overTime = (id, build) => renderer.add(id, () => fig.withMarks(marks.list, style(), build()));
@@ -167,6 +173,10 @@ function showStatus() {
   const rate = model.imagesPerSecond();
   el("speed-rate").textContent = rate ? `${Math.round(rate).toLocaleString("en")} img/s` : "";
   if (model.lastStep > 0 || TERMINAL.has(model.status)) el("download").hidden = true;
+  // A layer no run normalizes has no BN internals: one line instead of four empty plots.
+  const noBn = Boolean(model.latest) && !model.latest.runs.some((rf) => rf.layers.find((l) => l.name === layerName())?.bn);
+  el("bn-none").hidden = !noBn;
+  el("bn-charts").hidden = noBn;
   el("error").hidden = !model.error;
   el("error").textContent = model.error ? `${model.status}: ${model.error}` : "";
   el("runs").replaceChildren(
@@ -239,6 +249,7 @@ function applyView() {
   document.body.classList.toggle("projector", projector);
   el("projector").setAttribute("aria-pressed", String(projector));
   document.body.classList.toggle("focus", Boolean(view.chart));
+  fitFocus();
   for (const p of document.querySelectorAll(".panel")) p.classList.toggle("focused", p.dataset.chart === view.chart);
   for (const r of document.querySelectorAll('input[name="tap"]')) r.checked = r.value === view.tap;
   el("focus").value = view.chart ?? "";
@@ -267,21 +278,52 @@ el("projector").addEventListener("click", (ev) => {
 });
 const fullscreen = () => (document.fullscreenElement ? document.exitFullscreen() : document.documentElement.requestFullscreen());
 el("fullscreen").addEventListener("click", (ev) => { ev.currentTarget.blur(); fullscreen(); });
+const KEYS = { l: () => el("lecture").click(), f: fullscreen, p: () => el("projector").click() };
 document.addEventListener("keydown", (ev) => {
-  if (ev.target.closest("input, select, textarea")) return;
-  if (ev.key === "l" || ev.key === "L") el("lecture").click();
-  if (ev.key === "f" || ev.key === "F") fullscreen();
-  if (ev.key === "p" || ev.key === "P") el("projector").click();
+  const act = KEYS[ev.key.toLowerCase()];
+  if (!act || typing(ev.target) || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+  ev.preventDefault(); // a focused menu would also jump to an option starting with the letter
+  act();
 });
-addEventListener("resize", () => renderer.resize());
+const refit = () => {
+  fitFocus();
+  renderer.resize();
+};
+addEventListener("resize", refit);
+el("lesson").addEventListener("toggle", refit);
 
-// `?preset=ID` alone opens the preset's own layer, tap and chart.
-async function usePresetView() {
-  const preset = await presetWanted;
-  if (!preset || view.named) return;
-  view.layer = preset.view.layer ?? view.layer;
-  view.tap = preset.view.tap ?? view.tap;
-  view.open = preset.view.chart ?? view.open;
+// A focused chart fills the screen below the header, the lesson's text and the view's menus, stacked at the top
+// (style.css); their heights depend on how they wrap.
+function fitFocus() {
+  const header = document.querySelector("header").offsetHeight;
+  const viewBar = header + el("lesson").offsetHeight;
+  document.body.style.setProperty("--header-height", `${header}px`);
+  document.body.style.setProperty("--view-bar-top", `${viewBar}px`);
+  document.body.style.setProperty("--focus-top", `${viewBar + el("view-bar").offsetHeight}px`);
+}
+
+// Double-clicking a chart (in its plot: the renderer; around it: here) fills the screen with it; again shows all.
+function toggleFocus(chart) {
+  view.chart = view.chart === chart ? null : chart;
+  chosen();
+}
+for (const panel of document.querySelectorAll(".panel[data-chart]")) {
+  panel.addEventListener("dblclick", (ev) => {
+    if (!ev.target.closest(".js-plotly-plot")) toggleFocus(panel.dataset.chart);
+  });
+}
+document.addEventListener("keydown", (ev) => {
+  if (ev.key !== "Escape" || ev.defaultPrevented || !view.chart || el("mark-dialog").open) return;
+  view.chart = null;
+  chosen();
+});
+
+// A lesson opens on its own layer, tap and chart, unless the link names a view or the presenter showed one.
+function useLessonView(lesson, presenterView) {
+  if (!lesson?.view || view.named || presenterView) return;
+  view.layer = lesson.view.layer ?? view.layer;
+  view.tap = lesson.view.tap ?? view.tap;
+  view.chart = lesson.view.chart ?? view.chart;
 }
 
 // A preset opens on its chart: scrolled into view and outlined for a moment.
@@ -293,11 +335,13 @@ function openChart() {
   setTimeout(() => panel.classList.remove("opened"), 4000);
 }
 
-async function showLesson() {
-  const preset = await presetWanted;
-  if (!preset) return;
+// What to look for, a paragraph per blank-line-separated block of the lesson's summary.
+function showLesson(lesson) {
+  if (!lesson?.summary) return;
   el("lesson").hidden = false;
-  el("lesson-text").textContent = preset.summary;
+  el("lesson-title").textContent = lesson.title ? `: ${lesson.title}` : "";
+  const paragraphs = lesson.summary.trim().split(/\n\s*\n/);
+  el("lesson-text").replaceChildren(...paragraphs.map((t) => Object.assign(document.createElement("p"), { textContent: t })));
 }
 
 // The download menu: the server streams each format; an exported page is itself the export.
@@ -353,7 +397,9 @@ const handlers = {
   async hello(msg, first) {
     marks.set(msg.marks);
     if (first) {
-      await usePresetView();
+      const lesson = await lessonOf(msg.experiment.spec);
+      useLessonView(lesson, msg.view);
+      showLesson(lesson);
       if (msg.view) follow?.received(msg.view);
       model = new ExperimentModel(msg.experiment, msg.layers);
       document.title = `normscope — ${msg.experiment.spec.name}`;
@@ -367,7 +413,10 @@ const handlers = {
       if (presenter && !msg.view) lead.send(hallState(view, null)); // the room starts where the presenter does
       if (presenter && !TERMINAL.has(msg.experiment.status)) {
         const runs = msg.experiment.spec.external ? null : () => model.runs;
-        updateControls = setupControls(experimentId, () => model?.status, runs, msg.experiment.spec.pace ?? null);
+        const onPace = (pace) => {
+          model.pace = pace;
+        };
+        updateControls = setupControls(experimentId, () => model?.status, runs, msg.experiment.spec.pace ?? null, onPace);
       }
       if (offline || TERMINAL.has(msg.experiment.status)) startReplay(msg); // an export of a running one too
     } else if (!model.layers.length && msg.layers.length) {
@@ -422,4 +471,3 @@ const handlers = {
 const stream = offline ? null : new Stream(experimentId, handlers);
 if (offline) handlers.hello({ ...offline, view: null }, true);
 setupExports();
-showLesson();

@@ -12,19 +12,31 @@ if (presenter) {
   const form = new SpecForm(document.getElementById("spec-form"));
   const select = document.getElementById("preset");
   for (const p of presets) select.add(new Option(p.title, p.id));
+  const edited = document.getElementById("edited");
   const pick = () => {
     const preset = byId(select.value);
     document.getElementById("summary").textContent = preset?.summary ?? "";
     if (preset) form.fill(preset.spec);
+    edited.hidden = true;
   };
   select.addEventListener("change", pick);
+  // Any change to the lesson's spec is marked beside its name; the launch still records the lesson.
+  const edit = (ev) => {
+    if (ev.target !== select) edited.hidden = !select.value;
+  };
+  const formEl = document.getElementById("spec-form");
+  formEl.addEventListener("input", edit);
+  formEl.addEventListener("change", edit);
+  formEl.addEventListener("click", (ev) => ev.target.closest("#add-variant, #variants button") && edit(ev));
   select.value = presets[0]?.id ?? "";
   pick();
-  document.getElementById("spec-form").addEventListener("submit", async (ev) => {
+  formEl.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     form.clearErrors();
     try {
-      const exp = await api("/api/experiments", { method: "POST", body: JSON.stringify(form.spec()) });
+      // the lesson it came from, edited or not: every page of the experiment shows what to look for
+      const spec = { ...form.spec(), lesson: select.value || null };
+      const exp = await api("/api/experiments", { method: "POST", body: JSON.stringify(spec) });
       const preset = byId(select.value);
       // The preset's layer, tap and chart (scrolled to); all charts stay on screen (the chart menu focuses one).
       const v = preset?.view;

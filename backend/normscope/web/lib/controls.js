@@ -1,10 +1,12 @@
 // Presenter controls: buttons, the pace slider and the keys (space = pause/resume, → = step).
 import { api } from "../token.js";
+import { typing } from "./keys.js";
 
 export const PACES = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, null]; // steps per second; null: as fast as it goes
 
 // runs(): the model's runs, whose learning rates fill the per-variant fields; null hides them (a watched loop).
-export function setupControls(experimentId, getStatus, runs = null, startPace = null) {
+// onPace(stepsPerSecond or null): the pace in force, at the start and after each change.
+export function setupControls(experimentId, getStatus, runs = null, startPace = null, onPace = () => {}) {
   const el = (id) => document.getElementById(id);
   el("controls").hidden = false;
   const send = async (body) => {
@@ -25,20 +27,26 @@ export function setupControls(experimentId, getStatus, runs = null, startPace = 
   button("step-once", "step");
   button("cancel", "cancel");
   const pace = el("pace");
+  // a spec's pace between the notches gets a notch of its own: the slider shows the pace in force
+  const paces = PACES.includes(startPace) ? PACES : [...PACES.slice(0, -1), startPace].sort((a, b) => a - b).concat(null);
+  pace.max = String(paces.length - 1);
+  pace.value = String(paces.indexOf(startPace));
   const showPace = () => {
-    const v = PACES[Number(pace.value)];
+    const v = paces[Number(pace.value)];
     el("pace-label").textContent = v === null ? "unlimited" : `${v} steps/s`;
     return v;
   };
-  const nearest = PACES.findIndex((p) => p !== null && startPace !== null && p >= startPace);
-  pace.value = String(startPace === null || nearest < 0 ? PACES.length - 1 : nearest);
-  showPace();
+  onPace(showPace());
   pace.addEventListener("input", showPace);
-  pace.addEventListener("change", () => send({ action: "pace", steps_per_second: showPace() }));
+  pace.addEventListener("change", () => {
+    const v = showPace();
+    onPace(v);
+    send({ action: "pace", steps_per_second: v });
+  });
   const lrFields = runs ? learningRateFields(runs(), send) : [];
 
   document.addEventListener("keydown", (ev) => {
-    if (ev.target.closest("input, select, textarea")) return; // the slider and selects use these keys
+    if (typing(ev.target)) return;
     const status = getStatus();
     if (ev.key === " ") {
       ev.preventDefault();

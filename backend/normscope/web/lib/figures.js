@@ -48,8 +48,10 @@ export function baseLayout(style, title) {
     font: { size: style.font, color: style.ink },
     paper_bgcolor: style.paper,
     plot_bgcolor: style.paper,
-    margin: { l: 60, r: 20, t: 40 + style.font, b: 40 + style.font },
-    legend: { orientation: "h", y: -0.18 },
+    // a chart filling the screen spends its height on the plot: a tighter title band, and a smaller share
+    // of its height puts the legend as many pixels under the axis title
+    margin: { l: 60, r: 20, t: (style.focus ? 28 : 40) + style.font, b: 40 + style.font },
+    legend: { orientation: "h", y: style.focus ? -0.1 : -0.18 },
     uirevision: "keep", // zoom and legend clicks survive updates
     xaxis: { autorange: true },
     yaxis: { autorange: true },

@@ -111,6 +111,8 @@ export function setupShare(experimentId, viewQuery) {
   address.addEventListener("change", draw);
   el("share-close").addEventListener("click", close);
   document.addEventListener("keydown", (ev) => {
-    if (ev.key === "Escape" && !screen.hidden) close();
+    if (ev.key !== "Escape" || screen.hidden) return;
+    ev.preventDefault(); // this Esc closes the share screen, nothing else
+    close();
   });
 }

@@ -1,6 +1,7 @@
 // The presenter's marks: a step and a short note, drawn on every time-axis chart for the whole room, listed
 // under the toolbar; the presenter drops one with M and takes one back with its ×.
 import { api } from "../token.js";
+import { typing } from "./keys.js";
 
 export class Marks {
   // onChange(): the charts redraw; onPick(step): a mark in the list was clicked (replay goes there)
@@ -69,7 +70,7 @@ export class Marks {
     const dialog = el("mark-dialog");
     let step = 0;
     document.addEventListener("keydown", (ev) => {
-      if (ev.target.closest("input, select, textarea") || dialog.open) return;
+      if (typing(ev.target) || dialog.open) return;
       if (ev.key !== "m" && ev.key !== "M") return;
       ev.preventDefault();
       step = stepNow();

@@ -3,6 +3,7 @@
 export const MAX_LOSS_POINTS = 4000; // per run: past this, neighbouring steps are averaged
 export const MAX_POINTS = 2000; // per run and series (accuracy): past this, every other point goes
 export const MAX_FRAMES = 400; // whole frames kept for layer charts: past this, every other one goes
+export const RATE_WINDOW_S = 10; // the recent rate weighs the last ~10 s of training most
 const MAX_LR_CHANGES = 100;
 
 // Keeps at most `max` (x, y) pairs: when full, every other pair goes and only every stride-th new one is kept.
@@ -82,6 +83,9 @@ export class ExperimentModel {
     this.latest = null;
     this.lastStep = 0;
     this.elapsed = 0;
+    this.rate = null; // steps per second of wall time lately (an exponentially weighted mean)
+    this.sentAt = null; // the last frame's wall time, or null: the next frame starts a new interval
+    this.pace = null; // the pace in force, where this page knows it (the presenter's)
     this.status = experiment.status;
     this.error = experiment.error;
     this.version = 0; // bumped on every change: charts redraw when it moves
@@ -94,6 +98,7 @@ export class ExperimentModel {
 
   setStatus(msg) {
     this.status = msg.status;
+    if (msg.status !== "running") this.sentAt = null; // a pause is not a slow stretch of training
     this.error = msg.error ?? null;
     for (const r of msg.runs) this.setRunStatus(r.index, r.status, msg.step);
     this.version++;
@@ -122,6 +127,7 @@ export class ExperimentModel {
       if (rf.lr_changes?.length) run.lrChanges = [...run.lrChanges, ...rf.lr_changes].slice(-MAX_LR_CHANGES);
       this.setRunStatus(rf.index, rf.status, frame.step);
     }
+    this.measureRate(frame);
     this.frames.push(frame.step, frame);
     this.latest = frame;
     this.lastStep = frame.step;
@@ -130,7 +136,6 @@ export class ExperimentModel {
     return true;
   }
 
-  // Seconds left at the rate trained so far (pauses excluded), or null before there is a rate.
   // Training images per second, every running variant counted: what a GPU buys shows here.
   imagesPerSecond() {
     if (!this.elapsed || !this.lastStep) return null;
@@ -140,9 +145,20 @@ export class ExperimentModel {
     return (perStep * this.lastStep) / this.elapsed;
   }
 
+  measureRate(frame) {
+    const dt = this.sentAt === null ? 0 : frame.sent_at - this.sentAt;
+    this.sentAt = frame.sent_at;
+    if (dt <= 0) return;
+    const rate = (frame.step - this.lastStep) / dt;
+    this.rate = this.rate === null ? rate : this.rate + (1 - Math.exp(-dt / RATE_WINDOW_S)) * (rate - this.rate);
+  }
+
+  // Seconds left: at the pace when the training keeps up with it (elapsed counts training, not the pace's
+  // waits), else at the recent rate; null before there is one.
   eta() {
-    if (!this.elapsed || !this.lastStep) return null;
-    return ((this.experiment.spec.steps - this.lastStep) * this.elapsed) / this.lastStep;
+    const keepsUp = this.pace && this.elapsed && this.lastStep / this.elapsed >= this.pace;
+    const rate = keepsUp ? this.pace : this.rate;
+    return rate ? (this.experiment.spec.steps - this.lastStep) / rate : null;
   }
 }
 

@@ -15,9 +15,11 @@ function keep(timings, ms) {
 }
 
 export class Renderer {
-  // buttons(chartEl): the extra modebar buttons of a chart (its image and link buttons)
-  constructor(buttons = () => []) {
+  // buttons(chartEl): the extra modebar buttons of a chart (its image and link buttons);
+  // doubleClicked(chartEl): a double click in a chart's plot area, which Plotly keeps from the page
+  constructor(buttons = () => [], doubleClicked = () => {}) {
     this.buttons = buttons;
+    this.doubleClicked = doubleClicked;
     this.panels = new Map(); // id -> {el, build, config, visible, drawnAt, cost, traces}
     this.version = 0; // bumped by invalidate(): every chart is stale until redrawn; nothing drawn before
     this.pending = false;
@@ -36,7 +38,8 @@ export class Renderer {
   add(id, build) {
     const el = document.getElementById(id);
     const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["toImage"], modeBarButtonsToAdd: this.buttons(el) };
-    this.panels.set(id, { el, build, config, visible: false, drawnAt: 0, cost: BUDGET_MS, traces: 0 }); // a first draw is dear
+    // a first draw is dear; resizeDue: the box changed size while the chart was off screen
+    this.panels.set(id, { el, build, config, visible: false, drawnAt: 0, cost: BUDGET_MS, traces: 0, resizeDue: false });
     this.observer.observe(el);
   }
 
@@ -76,7 +79,11 @@ export class Renderer {
       if (drawn++ && t - t0 + panel.cost > BUDGET_MS) break; // the rest next frame: this one would not fit
       const { data, layout } = panel.build();
       layout.datarevision = this.version; // series grow in place: same arrays, new points
+      const first = !panel.el.data;
       Plotly.react(panel.el, data, layout, panel.config);
+      if (first) panel.el.on("plotly_doubleclick", () => this.doubleClicked(panel.el));
+      if (panel.resizeDue) Plotly.Plots.resize(panel.el); // react keeps the size it had: fit the new box
+      panel.resizeDue = false;
       panel.drawnAt = this.version;
       panel.cost = performance.now() - t;
       keep(this.chartTimings, panel.cost);
@@ -88,8 +95,12 @@ export class Renderer {
     if (this.stale().length) this.schedule();
   }
 
+  // Charts on screen fit their boxes now; the others when they are next drawn.
   resize() {
-    for (const p of this.panels.values()) if (p.visible && p.drawnAt >= 0) Plotly.Plots.resize(p.el);
+    for (const p of this.panels.values()) {
+      if (p.visible && p.el.data) Plotly.Plots.resize(p.el);
+      else Object.assign(p, { resizeDue: true, drawnAt: -1 }); // stale: drawn again once on screen
+    }
   }
 
   // What each chart holds and cost at its last draw: read by the browser tests.

@@ -37,10 +37,11 @@ export function hallState(view, replayStep) {
 }
 
 // Chart styling for the room: bigger type and thicker lines in lecture mode; the projector theme adds
-// black ink and heavier lines still, for washed-out projectors.
-export function chartStyle(view, projector = false) {
+// black ink and heavier lines still, for washed-out projectors. focus: one chart fills a wide screen.
+export function chartStyle(view, projector = false, wide = true) {
+  const focus = Boolean(view.chart) && wide;
   const style = view.lecture
-    ? { font: 20, line: 4, ink: "#000", paper: "#fff" }
-    : { font: 12, line: 2, ink: "#222", paper: "#fff" };
+    ? { font: 20, line: 4, ink: "#000", paper: "#fff", focus }
+    : { font: 12, line: 2, ink: "#222", paper: "#fff", focus };
   return projector ? { ...style, font: style.font + 2, line: style.line + 1, ink: "#000" } : style;
 }
