@@ -260,7 +260,7 @@ def test_preset_alone_opens_the_preset_s_view(page: Page, server: Server):
         spec = {**preset.spec.model_dump(), "steps": 20}
         eid = c.post("/api/experiments", json=spec).json()["id"]
     page.goto(f"{server.url}/experiments/{eid}?preset={preset.id}")
-    expect(page.locator("#layer")).to_have_value(preset.view.layer)
+    expect(page.locator("#layer")).to_have_value(preset.view.layer, timeout=30_000)  # queued on a busy server
     expect(page.locator(f'input[name="tap"][value="{preset.view.tap}"]')).to_be_checked()
     expect(page.locator("#focus")).to_have_value(preset.view.chart)
     expect(page.locator("#lesson")).to_be_visible()

@@ -14,6 +14,7 @@ from normscope.lessons.catalogue import builtins
 from normscope.schemas import ControlCommand, Frame, LayerStats, TapStats
 
 HEADLESS_LIMIT_S = 60
+pytestmark = pytest.mark.alone  # each lesson is timed against the headless limit
 EXPERIMENT_PAGE = web_dir() / "experiment.html"
 
 
