@@ -83,7 +83,9 @@ export class ExperimentModel {
     this.latest = null;
     this.lastStep = 0;
     this.elapsed = 0;
-    this.rate = null; // steps per second of wall time lately (an exponentially weighted mean)
+    this.rate = null; // steps per second of wall time lately: decayed steps over decayed seconds
+    this.recentSteps = 0; // both decay by the same weight, so a first quick interval counts for its length only
+    this.recentSeconds = 0;
     this.sentAt = null; // the last frame's wall time, or null: the next frame starts a new interval
     this.pace = null; // the pace in force, where this page knows it (the presenter's)
     this.status = experiment.status;
@@ -149,8 +151,10 @@ export class ExperimentModel {
     const dt = this.sentAt === null ? 0 : frame.sent_at - this.sentAt;
     this.sentAt = frame.sent_at;
     if (dt <= 0) return;
-    const rate = (frame.step - this.lastStep) / dt;
-    this.rate = this.rate === null ? rate : this.rate + (1 - Math.exp(-dt / RATE_WINDOW_S)) * (rate - this.rate);
+    const keep = Math.exp(-dt / RATE_WINDOW_S);
+    this.recentSteps = this.recentSteps * keep + (frame.step - this.lastStep);
+    this.recentSeconds = this.recentSeconds * keep + dt;
+    this.rate = this.recentSteps / this.recentSeconds;
   }
 
   // Seconds left: at the pace when the training keeps up with it (elapsed counts training, not the pace's
