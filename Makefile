@@ -34,7 +34,7 @@ check: $(STAMP) lint
 	$(VENV)/bin/pytest $(PARALLEL) -q -m "not slow" tests/unit
 
 e2e: $(STAMP) system-deps
-	$(VENV)/bin/pytest $(PARALLEL) tests/e2e
+	$(VENV)/bin/pytest tests/e2e
 
 bench: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[dev,ray,bench]'
