@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 import uvicorn
-from uvicorn.protocols.websockets.websockets_impl import WebSocketProtocol
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
 from normscope.api.app import create_app
 from normscope.api.share import base_url, viewer_urls
@@ -17,18 +17,28 @@ WS_MAX_BYTES = 64 * 1024  # inbound websocket messages: viewers only ever send t
 WS_CLOSE_TIMEOUT_S = 1.0  # how long a closing handshake waits for the client's reply (the library's: 10 s)
 
 
-class ViewerProtocol(WebSocketProtocol):
-    """uvicorn's websockets protocol with a short closing handshake; a client closed for flooding (1008) is
-    not read any further, so what it keeps sending costs the loop nothing."""
+class ViewerProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's sans-I/O websockets protocol (the legacy one is deprecated) with a short closing handshake;
+    a client closed for flooding (1008) is not read any further: what it sends on costs the loop nothing."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.close_timeout = WS_CLOSE_TIMEOUT_S
+        self.flooded = False
 
-    async def close(self, code: int = 1000, reason: str = "") -> None:
-        if code == TOO_MANY[0]:
+    def data_received(self, data: bytes) -> None:
+        if self.flooded:  # unparsed: the flood that follows a close costs the loop nothing
+            return
+        super().data_received(data)
+
+    async def send(self, message: Any) -> None:
+        flooding = message["type"] == "websocket.close" and message.get("code") == TOO_MANY[0]
+        if flooding:
+            self.flooded = True
             self.transport.pause_reading()
-        await super().close(code, reason)
+        await super().send(message)
+        if flooding:  # the close resumes reading, to hear the peer's reply: a flooder's is not awaited
+            self.transport.pause_reading()
 
 
 def serve(host: str | None = None, port: int | None = None) -> int:
