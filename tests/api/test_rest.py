@@ -24,6 +24,14 @@ def test_health_and_presets(server: Server):
     assert all({"id", "title", "summary", "spec"} <= set(p) for p in presets)
 
 
+def test_a_newcomers_first_screen_holds_no_warning(own_server):
+    """`make run` prints the URLs and uvicorn's start, not a deprecated protocol's warning."""
+    server = own_server()
+    with server.client(None) as c:
+        assert c.get("/api/health").status_code == 200
+    assert "warning" not in server.log.read_text().lower(), server.log.read_text()
+
+
 def test_create_run_done_frames_list_delete(server: Server):
     with server.client() as c:
         r = c.post("/api/experiments", json=tiny_spec(name="first"))
