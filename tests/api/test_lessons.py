@@ -5,9 +5,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 from normscope.lessons.catalogue import BUILTIN_DIR, BUILTIN_ORDER
 from tests.api.conftest import Server, start, wait_status
+from tests.api.test_ws import _ended, messages_until
 
 TINY = '''# week 3: the band drifts
 title = "Week 3"
@@ -278,6 +280,52 @@ def test_launch_trains_the_lesson_and_the_experiment_remembers_it(server: Server
         assert c.post("/api/lessons/week9/launch").status_code == 404
         assert c.post("/api/lessons/week3/launch", json={"mode": "replay"}).status_code == 422
     assert "Traceback" not in server.log.read_text()
+
+
+PREPARED = TINY.replace("steps = 20", "steps = 60\npace = 20").replace(
+    'step = 10\nnote = "here"',
+    'step = 25\nnote = "the band drifts"\n\n[[marks]]\nstep = 50\nnote = "and settles"',
+)
+
+
+def marks_as_dropped(msgs: list[dict]) -> list[tuple[int, int, str]]:
+    """Each mark a viewer got live, as (its step, the step of the frame it came after, its note)."""
+    assert msgs[0]["type"] == "hello" and msgs[0]["marks"] == [], "a mark was dropped before the viewer came"
+    out, frame_step = [], 0
+    for m in msgs:
+        if m["type"] == "frame":
+            frame_step = m["step"]
+        elif m["type"] == "mark":
+            out.append((m["step"], frame_step, m["note"]))
+    return out
+
+
+def test_a_lesson_s_marks_drop_when_its_run_reaches_their_steps(server: Server):
+    """Launched as a lesson, or as a spec naming it (edited: 40 steps), the lesson's marks are dropped as the
+    presenter's M drops them, each right after the first frame at or past its step (frames every 10)."""
+    with server.client() as c:
+        r = c.post(
+            "/api/lessons", content='id = "prepared"\n' + PREPARED, headers={"Content-Type": "text/plain"}
+        )
+        assert r.status_code == 201, r.text
+        lesson = r.json()
+        launched = c.post("/api/lessons/prepared/launch", json={"mode": "train"}).json()["id"]
+        edited = {**lesson["spec"], "steps": 40, "lesson": "prepared"}
+        posted = c.post("/api/experiments", json=edited).json()["id"]
+        with (
+            connect(f"{server.ws_url}/ws/experiments/{launched}") as ws1,
+            connect(f"{server.ws_url}/ws/experiments/{posted}") as ws2,
+        ):
+            assert marks_as_dropped(messages_until(ws1, _ended)) == [
+                (25, 30, "the band drifts"),
+                (50, 50, "and settles"),
+            ]
+            assert marks_as_dropped(messages_until(ws2, _ended)) == [(25, 30, "the band drifts")]
+        marks = c.get(f"/api/experiments/{launched}/marks").json()
+        assert [(m["step"], m["note"]) for m in marks] == [(25, "the band drifts"), (50, "and settles")]
+        assert [m["step"] for m in c.get(f"/api/experiments/{posted}/marks").json()] == [25]
+        assert c.get(f"/api/experiments/{launched}").json()["status"] == "done"
+        assert c.delete("/api/lessons/prepared").status_code == 204
 
 
 def test_openapi_documents_the_lesson_routes(server: Server):

@@ -12,8 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from websockets.sync.client import connect
 
 from tests.api.conftest import Server, wait_status
+from tests.api.test_lessons import marks_as_dropped
+from tests.api.test_ws import _ended, messages_until
 from tests.unit.test_cli import env
 
 LESSON = """# a tiny lesson, recorded by the test
@@ -122,6 +125,23 @@ def test_a_recording_plays_as_an_experiment_without_torch(
 
         r = c.post("/api/lessons/panda/launch", json={"mode": "recording"})
         assert r.status_code == 409 and r.json()["detail"] == "this lesson has no recording"
+
+
+def test_a_played_recording_drops_the_lesson_s_marks_at_their_steps(
+    tmp_path: Path, recorded: Path, own_server: Callable[..., Server]
+):
+    own = lessons_into(tmp_path, recorded, pace=40)  # a frame every quarter second
+    with (own / "tiny.toml").open("a") as f:
+        f.write('\n[[marks]]\nstep = 35\nnote = "drifts"\n\n[[marks]]\nstep = 100\nnote = "the end"\n')
+    server = own_server(NORMSCOPE_DEVICE="cpu", NORMSCOPE_WARM_SPARE="false")
+    with server.client() as c:
+        eid = c.post("/api/lessons/tiny/launch", json={"mode": "recording"}).json()["id"]
+        with connect(f"{server.ws_url}/ws/experiments/{eid}") as ws:
+            msgs = messages_until(ws, _ended)
+        assert msgs[-1]["status"] == "done"
+        assert marks_as_dropped(msgs) == [(35, 40, "drifts"), (100, 100, "the end")]
+        marks = c.get(f"/api/experiments/{eid}/marks").json()
+        assert [(m["step"], m["note"]) for m in marks] == [(35, "drifts"), (100, "the end")]
 
 
 def test_pause_step_resume_pace_cancel_and_no_learning_rate(

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from normscope.api.deps import LessonsDep, ManagerDep, Presenter, SettingsDep
-from normscope.api.routes import BODY, ERRORS, PRESENTER, errors, launch_spec, read_body
+from normscope.api.routes import BODY, ERRORS, PRESENTER, errors, launch_spec, prepared_marks, read_body
 from normscope.jobs.manager import NoRoom
 from normscope.lessons import MAX_LESSON_BYTES, Entry, Lesson, LessonConflict, LessonInfo, LessonLaunch
 from normscope.schemas import Experiment, ExperimentSource
@@ -200,7 +200,8 @@ async def launch_lesson(
     if mode is None:
         mode = "recording" if lesson.recording is not None and not manager.trains_on_gpu else "train"
     if mode == "train":
-        return launch_spec(lesson.spec.model_copy(update={"lesson": entry.id}, deep=True), manager)
+        spec = lesson.spec.model_copy(update={"lesson": entry.id}, deep=True)
+        return launch_spec(spec, manager, prepared_marks(lesson))
     path = entry.recording_path()
     if lesson.recording is None or path is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "this lesson has no recording")
@@ -216,6 +217,6 @@ async def launch_lesson(
     spec = head.spec.model_copy(update=fields, deep=True)
     source = ExperimentSource(lesson=entry.id, recording=lesson.recording)
     try:
-        return manager.play(spec, source, head.layers, path, max_bytes)
+        return manager.play(spec, source, head.layers, path, max_bytes, prepared_marks(lesson))
     except NoRoom as e:
         raise HTTPException(status.HTTP_507_INSUFFICIENT_STORAGE, str(e)) from None

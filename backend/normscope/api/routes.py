@@ -2,6 +2,7 @@
 
 import asyncio
 import re
+from collections.abc import Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response, status
@@ -11,7 +12,16 @@ from normscope.api.deps import LessonsDep, ManagerDep, Presenter, StoreDep
 from normscope.jobs.manager import ControlError, FilesMissing, NoRoom, QueueFull
 from normscope.lessons import Lesson, Preset
 from normscope.realtime import gzip_text
-from normscope.schemas import ApiError, ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
+from normscope.schemas import (
+    ApiError,
+    ControlCommand,
+    Experiment,
+    ExperimentSpec,
+    FoldResult,
+    Frame,
+    Health,
+    MarkCreate,
+)
 from normscope.schemas.hall import MAX_STEP
 from normscope.schemas.sweep import RefineRequest, refined
 from normscope.store import StoreFull
@@ -80,13 +90,20 @@ def presets(lessons: LessonsDep) -> list[Lesson]:
     dependencies=[Presenter],
     responses=errors(*PRESENTER, *BODY, 429, 507),
 )
-async def create_experiment(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
-    return launch_spec(spec, manager)
+async def create_experiment(spec: ExperimentSpec, manager: ManagerDep, lessons: LessonsDep) -> Experiment:
+    """spec.lesson names the lesson it comes from (edited or not): that lesson's marks drop at their steps."""
+    entry = await asyncio.to_thread(lessons.get, spec.lesson) if spec.lesson is not None else None
+    return launch_spec(spec, manager, prepared_marks(entry.lesson if entry is not None else None))
 
 
-def launch_spec(spec: ExperimentSpec, manager: ManagerDep) -> Experiment:
+def prepared_marks(lesson: Lesson | None) -> list[MarkCreate]:
+    """A lesson's marks as the presenter's M drops them, each when the experiment reaches its step."""
+    return [MarkCreate(step=m.step, note=m.note) for m in lesson.marks] if lesson is not None else []
+
+
+def launch_spec(spec: ExperimentSpec, manager: ManagerDep, marks: Sequence[MarkCreate] = ()) -> Experiment:
     try:
-        return manager.launch(spec)
+        return manager.launch(spec, marks)
     except FilesMissing as e:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(e)) from None
     except QueueFull as e:

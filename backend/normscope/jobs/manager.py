@@ -17,6 +17,7 @@ import signal
 import threading
 import uuid
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -27,6 +28,7 @@ from normscope.config import ExecutorSettings
 from normscope.groups.merge import merge_late
 from normscope.jobs.external import ExternalLink
 from normscope.jobs.player import Player
+from normscope.jobs.prepared import PreparedMarks
 from normscope.jobs.worker import worker_main
 from normscope.realtime import Hub
 from normscope.schemas import (
@@ -39,6 +41,7 @@ from normscope.schemas import (
     Frame,
     LayerInfo,
     LayersMessage,
+    MarkCreate,
     StatusMessage,
 )
 from normscope.store import Store, StoreFull
@@ -110,6 +113,7 @@ class JobManager:
         self._running: dict[str, Worker] = {}
         self._external: dict[str, ExternalLink] = {}  # watch clients connected now, by experiment
         self._players: dict[str, Player] = {}  # recordings playing now, by experiment
+        self.prepared = PreparedMarks(store, hub)  # lessons' marks waiting for their steps
         self._queue: deque[str] = deque()
         self._spare: Worker | None = None
         self._spare_failures = 0
@@ -202,10 +206,13 @@ class JobManager:
         return self._spare is not None and self._spare.ready.is_set()
 
     # launching and controls (event loop) -------------------------------------------------------------
-    def launch(self, spec: ExperimentSpec) -> Experiment:
+    def launch(self, spec: ExperimentSpec, marks: Sequence[MarkCreate] = ()) -> Experiment:
+        """marks: a lesson's prepared marks, each dropped when the experiment reaches its step."""
         self._on_loop()
         if spec.external is not None:
-            return self._create(spec)  # trains in the user's loop: no slot; queued until it connects
+            experiment = self._create(spec)  # trains in the user's loop: no slot; queued until it connects
+            self.prepared.add(experiment.id, marks)
+            return experiment
         self._check_files(spec)
         slot_free = len(self._running) < self._capacity() and not self._queue
         if not slot_free and self.max_queued is not None and len(self._queue) >= self.max_queued:
@@ -214,6 +221,7 @@ class JobManager:
                 "the server holds (NORMSCOPE_MAX_QUEUED); cancel one or launch again when one has finished"
             )
         experiment = self._create(spec)
+        self.prepared.add(experiment.id, marks)
         self._queue.append(experiment.id)
         self._schedule()
         return self.store.get(experiment.id) or experiment
@@ -225,10 +233,12 @@ class JobManager:
         layers: list[LayerInfo],
         path: Path,
         max_bytes: int,
+        marks: Sequence[MarkCreate] = (),
     ) -> Experiment:
         """A lesson's recording played by the server: no slot and no worker, the frames from the file."""
         self._on_loop()
         experiment = self._create(spec, source)
+        self.prepared.add(experiment.id, marks)
         self.record_layers(experiment.id, layers)
         player = Player(self, experiment, path, max_bytes)
         self._players[experiment.id] = player
@@ -378,10 +388,12 @@ class JobManager:
             final = _final_status(experiment, "cancelled", DELETED_ERROR)
             self.hub.publish(experiment_id, final.model_dump_json(), droppable=False)
         self.hub.close_topic(experiment_id, *DELETED_CLOSE)
+        self.prepared.discard(experiment_id)
         self._schedule()
         return True
 
     def _finish(self, experiment_id: str, status: str, error: str | None) -> None:
+        self.prepared.discard(experiment_id)
         try:
             self.store.set_status(experiment_id, status, error=error)
             self.store.end_unfinished_runs(experiment_id, status)
@@ -456,6 +468,7 @@ class JobManager:
             # gzipped here, off the server's loop, once for every viewer that asked (and for later joiners)
             gz = self.hub.gzipped.get(eid, step, body) if self.hub.wants_gzip(eid) else None
             self.hub.publish_threadsafe(eid, body, droppable=True, gz=gz)
+            self.prepared.reached(eid, step)
 
     def record_late_part(self, eid: str, step: int, body: str) -> None:
         """A slow group's part of a step whose frame went out without it: merged into the stored frame, for
@@ -471,6 +484,7 @@ class JobManager:
 
     def record_status(self, eid: str, status: str, step: int, runs: list[str]) -> None:
         self.store.set_status(eid, status, step=step, run_statuses=runs)
+        self.prepared.reached(eid, step)  # a last step that was not sampled is still reached
         e = self.store.get(eid)
         if e is not None:
             text = StatusMessage(status=e.status, step=e.step, runs=e.runs, error=e.error).model_dump_json()
