@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Debian packages the tests need: docker-compose (to validate the compose file, no engine needed)
-# and chromium (browser tests). Installs only what is missing.
+# Debian packages the tests need: docker-compose (to validate the compose file, no engine needed),
+# chromium (browser tests) and nodejs (the page's pure helpers, tested without a browser). Installs only
+# what is missing.
 set -euo pipefail
 missing=()
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v node >/dev/null 2>&1 || missing+=(nodejs)
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -ne 0 ]; then
     echo "install-system-deps: need ${missing[*]}; run as root or: sudo apt-get install -y ${missing[*]}" >&2

@@ -3,9 +3,11 @@ import { setupControls } from "./lib/controls.js";
 import * as fig from "./lib/figures.js";
 import { Follow, Lead, setupShare } from "./lib/hall.js";
 import { typing } from "./lib/keys.js";
+import { layerNames } from "./lib/layer_names.js";
 import { Marks } from "./lib/marks.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
+import { SaveLesson } from "./lib/save_lesson.js";
 import { snapshotButtons } from "./lib/snapshot.js";
 import { fetchFolds, showFolds } from "./lib/fold.js";
 import { loadFrames, setupReplay } from "./lib/replay.js";
@@ -344,6 +346,20 @@ function showLesson(lesson) {
   el("lesson-text").replaceChildren(...paragraphs.map((t) => Object.assign(document.createElement("p"), { textContent: t })));
 }
 
+// Presenter: the experiment's spec, the view shown now and its marks become an own lesson; the lesson it came
+// from gives the title and text to start from.
+function saveAsLesson(lesson) {
+  el("save-lesson").hidden = false;
+  new SaveLesson(el("save-lesson"), () => ({
+    spec: model.experiment.spec,
+    title: lesson?.title ?? model.experiment.spec.name,
+    summary: lesson?.summary ?? "",
+    layers: model.layers.length ? model.layers.map((l) => l.name) : layerNames(model.experiment.spec.model),
+    view: { layer: layerName(), tap: view.tap, chart: view.chart },
+    marks: marks.list,
+  }));
+}
+
 // The download menu: the server streams each format; an exported page is itself the export.
 function setupExports() {
   if (offline) return;
@@ -400,6 +416,7 @@ const handlers = {
       const lesson = await lessonOf(msg.experiment.spec);
       useLessonView(lesson, msg.view);
       showLesson(lesson);
+      if (presenter && !msg.experiment.spec.external) saveAsLesson(lesson);
       if (msg.view) follow?.received(msg.view);
       model = new ExperimentModel(msg.experiment, msg.layers);
       document.title = `normscope — ${msg.experiment.spec.name}`;

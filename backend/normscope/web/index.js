@@ -1,16 +1,29 @@
 // The start page: the experiments list for everyone, the launch form for the presenter.
 import { SpecForm } from "./lib/form.js";
+import { layerNames } from "./lib/layer_names.js";
+import { LessonsList } from "./lib/lessons_list.js";
+import { SaveLesson } from "./lib/save_lesson.js";
 import { api, presenterToken } from "./token.js";
 
 const presenter = Boolean(presenterToken());
-const presets = await api("/api/presets");
+let presets = await api("/api/presets");
 const byId = (id) => presets.find((p) => p.id === id);
+const select = document.getElementById("preset");
+const lessons = new LessonsList(document.getElementById("lessons"), presenter, () => reloadPresets());
+await lessons.refresh();
+
+// The form offers every lesson that validates: an own one saved or uploaded here too, without a reload.
+async function reloadPresets() {
+  const chosen = select.value;
+  presets = await api("/api/presets");
+  select.replaceChildren(new Option("(custom)", ""), ...presets.map((p) => new Option(p.title, p.id)));
+  select.value = byId(chosen) ? chosen : "";
+}
 
 if (presenter) {
   document.getElementById("launch").hidden = false;
   document.getElementById("who").textContent = "presenter";
   const form = new SpecForm(document.getElementById("spec-form"));
-  const select = document.getElementById("preset");
   for (const p of presets) select.add(new Option(p.title, p.id));
   const edited = document.getElementById("edited");
   const pick = () => {
@@ -30,6 +43,22 @@ if (presenter) {
   formEl.addEventListener("click", (ev) => ev.target.closest("#add-variant, #variants button") && edit(ev));
   select.value = presets[0]?.id ?? "";
   pick();
+  // The spec as edited, kept with a title and the text; the lesson's view when it came from one.
+  new SaveLesson(document.getElementById("save-lesson"), () => {
+    const preset = byId(select.value);
+    const spec = form.spec();
+    return {
+      spec,
+      title: preset ? `${preset.title}${edited.hidden ? "" : " (edited)"}` : spec.name,
+      summary: preset?.summary ?? "",
+      layers: layerNames(spec.model),
+      view: preset?.view ?? { layer: null, tap: "normed", chart: "bands" },
+      marks: [],
+    };
+  }, async () => {
+    await lessons.refresh();
+    await reloadPresets();
+  });
   formEl.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     form.clearErrors();

@@ -35,7 +35,7 @@ async function download(gd, format, name) {
   a.remove();
 }
 
-function toast(text) {
+export function toast(text) {
   const note = Object.assign(document.createElement("output"), { className: "toast", textContent: text });
   document.body.append(note);
   setTimeout(() => note.remove(), 2500);
