@@ -2,6 +2,7 @@
 course folder on NORMSCOPE_LESSONS_PATH."""
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -310,12 +311,11 @@ def test_a_lesson_s_marks_drop_when_its_run_reaches_their_steps(server: Server):
         assert r.status_code == 201, r.text
         lesson = r.json()
         launched = c.post("/api/lessons/prepared/launch", json={"mode": "train"}).json()["id"]
-        edited = {**lesson["spec"], "steps": 40, "lesson": "prepared"}
-        posted = c.post("/api/experiments", json=edited).json()["id"]
-        with (
-            connect(f"{server.ws_url}/ws/experiments/{launched}") as ws1,
-            connect(f"{server.ws_url}/ws/experiments/{posted}") as ws2,
-        ):
+        with ExitStack() as sockets:  # the first before its first mark (1.5 s after it starts)
+            ws1 = sockets.enter_context(connect(f"{server.ws_url}/ws/experiments/{launched}"))
+            edited = {**lesson["spec"], "steps": 40, "lesson": "prepared"}
+            posted = c.post("/api/experiments", json=edited).json()["id"]
+            ws2 = sockets.enter_context(connect(f"{server.ws_url}/ws/experiments/{posted}"))
             assert marks_as_dropped(messages_until(ws1, _ended)) == [
                 (25, 30, "the band drifts"),
                 (50, 50, "and settles"),
