@@ -12,6 +12,7 @@ from normscope.jobs.manager import ControlError, FilesMissing, NoRoom, QueueFull
 from normscope.lessons import Lesson, Preset
 from normscope.realtime import gzip_text
 from normscope.schemas import ApiError, ControlCommand, Experiment, ExperimentSpec, FoldResult, Frame, Health
+from normscope.schemas.catalog import Catalog, catalog
 from normscope.schemas.hall import MAX_STEP
 from normscope.schemas.sweep import RefineRequest, refined
 from normscope.store import StoreFull
@@ -65,6 +66,12 @@ async def health(manager: ManagerDep, response: Response) -> Health:
         viewers=manager.hub.subscriber_count(),
         warm=manager.spare_ready,
     )
+
+
+@router.get("/catalog", response_model=Catalog)
+def choices() -> Catalog:
+    """Every dataset, model kind and other choice a spec takes: the launch form's menus."""
+    return catalog()
 
 
 @router.get("/presets", response_model=list[Preset])
