@@ -173,3 +173,22 @@ def test_a_focused_chart_follows_the_window_s_size(page: Page, server: Server, l
             arg=[w, h],
             timeout=10_000,
         )
+
+
+def test_parallel_coordinates_speak_in_real_units(page: Page, server: Server, lessons: dict[str, str]):
+    """The log-scaled axes are labelled 0.001, 0.01 … (not log10s like −2.8996), every axis' name inside the
+    chart, and a sweep's fold table (none here: no BN) takes no room."""
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(f"{server.url}/experiments/{lessons['search-random']}?chart=sweep")
+    chart = page.locator("#chart-sweep-parallel")
+    expect(chart.locator(".parcoords .y-axis").first).to_be_attached(timeout=30_000)
+    ticks = chart.locator(".parcoords .tick text").evaluate_all("ts => ts.map((t) => t.textContent)")
+    assert {"0.001", "0.01", "0.1", "1", "10"} <= set(ticks), ticks
+    assert not [t for t in ticks if "." in t and len(t) > 6], ticks  # no −2.8996
+    names = page.evaluate(
+        """() => { const box = document.getElementById('chart-sweep-parallel').getBoundingClientRect();
+        return [...document.querySelectorAll('#chart-sweep-parallel .axis-title')].map((t) => {
+          const r = t.getBoundingClientRect();
+          return [t.textContent, r.left >= box.left && r.right <= box.right]; }); }"""
+    )
+    assert len(names) == 3 and all(inside for _, inside in names), names

@@ -58,7 +58,7 @@ export class Renderer {
 
   add(id, build) {
     const el = document.getElementById(id);
-    const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["toImage"], modeBarButtonsToAdd: this.buttons(el) };
+    const config = { responsive: true, displayModeBar: "hover", displaylogo: false, modeBarButtonsToRemove: ["toImage"], modeBarButtonsToAdd: this.buttons(el) };
     // a first draw is dear; resizeDue: the box changed size while the chart was off screen
     this.panels.set(id, {
       el, build, config, visible: false, sized: false, width: 0, height: 0, drawnAt: 0, cost: BUDGET_MS, traces: 0,
