@@ -231,6 +231,7 @@ def test_the_form_shows_the_servers_field_errors_and_launches_nothing(page: Page
         before = len(c.get("/api/experiments").json())
     page.goto(f"{server.url}/?token={TOKEN}")
     page.fill('[data-path="optimizer.lr"]', "-1")
+    page.click("#advanced > summary")  # the widths are an advanced field
     page.fill('[data-path="model.hidden"]', "100, 1000000")
     page.click("#add-variant")
     page.locator("#variants tbody tr").nth(2).locator('[data-path="label"]').fill("BN")  # a duplicate label

@@ -66,6 +66,7 @@ def test_images_per_second_show_beside_the_eta(page: Page, server: Server):
 def test_the_form_launches_a_vgg_on_shapes_with_its_new_fields(page: Page, server: Server):
     page.goto(f"{server.url}/?token={TOKEN}")
     page.select_option('[data-path="dataset.name"]', "shapes")
+    page.click("#advanced > summary")  # the rest are advanced fields
     page.fill('[data-path="dataset.n_samples"]', "300")
     page.select_option('[data-path="dataset.augment"]', "true")
     page.select_option('[data-path="model.kind"]', "vgg")

@@ -22,6 +22,7 @@ from normscope.schemas import (
     Health,
     MarkCreate,
 )
+from normscope.schemas.catalog import Catalog, catalog
 from normscope.schemas.hall import MAX_STEP
 from normscope.schemas.sweep import RefineRequest, refined
 from normscope.store import StoreFull
@@ -75,6 +76,12 @@ async def health(manager: ManagerDep, response: Response) -> Health:
         viewers=manager.hub.subscriber_count(),
         warm=manager.spare_ready,
     )
+
+
+@router.get("/catalog", response_model=Catalog)
+def choices() -> Catalog:
+    """Every dataset, model kind and other choice a spec takes: the launch form's menus."""
+    return catalog()
 
 
 @router.get("/presets", response_model=list[Preset])

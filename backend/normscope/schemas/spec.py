@@ -44,6 +44,8 @@ Activation = Literal["sigmoid", "tanh", "relu"]
 Init = Literal["default", "gaussian", "xavier", "he"]
 Norm = Literal["none", "batch", "layer"]
 Placement = Literal["before", "after"]
+OptimizerName = Literal["sgd", "adam"]
+ResidualInit = Literal["skipinit", "standard"]
 
 MAX_WIDTH = 4096
 MAX_DEPTH = 32
@@ -123,7 +125,7 @@ class ModelSpec(Strict):
         le=512,
         description="vgg, resnet: channels of the first stage, doubling per stage (64; 16).",
     )
-    residual_init: Literal["skipinit", "standard"] = Field(
+    residual_init: ResidualInit = Field(
         "skipinit",
         description="resnet variants without a norm: 'skipinit' scales each residual branch by a learnable "
         "scalar that starts at 0 (De & Smith 2020), so the deep plain net starts as a shallow one and "
@@ -165,7 +167,7 @@ class ModelSpec(Strict):
 
 
 class OptimizerSpec(Strict):
-    name: Literal["sgd", "adam"] = "sgd"
+    name: OptimizerName = "sgd"
     lr: float = Field(0.1, gt=0, le=1000)
     momentum: float = Field(0.0, ge=0, lt=1)
     weight_decay: float = Field(0.0, ge=0, le=1)

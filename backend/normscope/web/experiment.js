@@ -32,6 +32,7 @@ const linkTo = (chart) => `${location.origin}${location.pathname}?${viewQuery({ 
 const renderer = new Renderer(
   (chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo),
   (chartEl) => toggleFocus(chartEl.closest(".panel").dataset.chart),
+  () => Boolean(model?.latest), // no empty axes before the first frame
 );
 let model = null;
 let updateControls = () => {};
@@ -257,10 +258,7 @@ function applyView() {
   el("focus").value = view.chart ?? "";
   el("lecture").setAttribute("aria-pressed", String(view.lecture));
   writeView(view);
-  requestAnimationFrame(() => {
-    renderer.resize();
-    redraw();
-  });
+  redraw(); // a chart whose box changed size is redrawn by the renderer's ResizeObserver too
 }
 
 el("layer").addEventListener("change", (ev) => {
@@ -287,12 +285,8 @@ document.addEventListener("keydown", (ev) => {
   ev.preventDefault(); // a focused menu would also jump to an option starting with the letter
   act();
 });
-const refit = () => {
-  fitFocus();
-  renderer.resize();
-};
-addEventListener("resize", refit);
-el("lesson").addEventListener("toggle", refit);
+addEventListener("resize", fitFocus);
+el("lesson").addEventListener("toggle", fitFocus);
 
 // A focused chart fills the screen below the header, the lesson's text and the view's menus, stacked at the top
 // (style.css); their heights depend on how they wrap.

@@ -20,29 +20,48 @@ async function reloadPresets() {
   select.value = byId(chosen) ? chosen : "";
 }
 
+// What the presenter typed into the form, kept across a reload (and a launch) until a reset or another lesson.
+const KEPT = "normscope-form";
+
 if (presenter) {
   document.getElementById("launch").hidden = false;
   document.getElementById("who").textContent = "presenter";
-  const form = new SpecForm(document.getElementById("spec-form"));
+  const form = new SpecForm(document.getElementById("spec-form"), await api("/api/catalog"));
   for (const p of presets) select.add(new Option(p.title, p.id));
   const edited = document.getElementById("edited");
+  const showLesson = () => {
+    document.getElementById("summary").textContent = byId(select.value)?.summary ?? "";
+    document.getElementById("reset").hidden = !select.value;
+  };
+  const keep = () => localStorage.setItem(KEPT, JSON.stringify({ preset: select.value, edited: !edited.hidden, ...form.state() }));
   const pick = () => {
     const preset = byId(select.value);
-    document.getElementById("summary").textContent = preset?.summary ?? "";
+    showLesson();
     if (preset) form.fill(preset.spec);
     edited.hidden = true;
+    keep();
   };
   select.addEventListener("change", pick);
+  document.getElementById("reset").addEventListener("click", pick);
   // Any change to the lesson's spec is marked beside its name; the launch still records the lesson.
   const edit = (ev) => {
     if (ev.target !== select) edited.hidden = !select.value;
+    keep();
   };
   const formEl = document.getElementById("spec-form");
   formEl.addEventListener("input", edit);
   formEl.addEventListener("change", edit);
   formEl.addEventListener("click", (ev) => ev.target.closest("#add-variant, #variants button") && edit(ev));
-  select.value = presets[0]?.id ?? "";
-  pick();
+  const kept = JSON.parse(localStorage.getItem(KEPT) ?? "null");
+  if (kept && (kept.preset === "" || byId(kept.preset))) {
+    select.value = kept.preset;
+    showLesson();
+    form.restore(kept);
+    edited.hidden = !kept.edited;
+  } else {
+    select.value = presets[0]?.id ?? "";
+    pick();
+  }
   // The spec as edited, kept with a title and the text; the lesson's view when it came from one.
   new SaveLesson(document.getElementById("save-lesson"), () => {
     const preset = byId(select.value);

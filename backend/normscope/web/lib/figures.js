@@ -334,6 +334,16 @@ export function sweepFigure(model, style, param, parent = null) {
   return { data, layout };
 }
 
+// A log-scaled axis of parallel coordinates (its values are log10s) labelled in real units: 0.001, 0.01, …
+function decadeTicks(logs) {
+  const finite = logs.filter(Number.isFinite);
+  if (!finite.length) return {};
+  const tickvals = [];
+  const range = [Math.floor(Math.min(...finite)), Math.ceil(Math.max(...finite))];
+  for (let k = range[0]; k <= range[1]; k++) tickvals.push(k);
+  return { range, tickvals, ticktext: tickvals.map((k) => String(Number((10 ** k).toPrecision(1)))) };
+}
+
 // Every swept parameter and the accuracy, one line per configuration and norm (both rounds when refined).
 export function parallelFigure(model, style, parent = null) {
   const spec = model.experiment.spec;
@@ -350,14 +360,16 @@ export function parallelFigure(model, style, parent = null) {
   const dimensions = params.map((p, j) => {
     const axis = sweepAxis(spec, p);
     const log = axis.type === "log";
-    return { label: log ? `log10 ${axis.title}` : axis.title, values: rows.map((r) => (log ? Math.log10(r.x[j]) : r.x[j])) };
+    const values = rows.map((r) => (log ? Math.log10(r.x[j]) : r.x[j]));
+    return log ? { label: axis.title, values, ...decadeTicks(values) } : { label: axis.title, values };
   });
   if (parent) dimensions.unshift({ label: "round", values: rows.map((r) => r.round), tickvals: [1, 2] });
   dimensions.push({ label: "val accuracy", values: rows.map((r) => r.acc), range: [0, 1] });
   const scale = NORM_ORDER.map((_, k) => [k / (NORM_ORDER.length - 1), color(k)]);
   const data = [{ type: "parcoords", line: { color: rows.map((r) => r.norm), colorscale: scale, cmin: 0, cmax: NORM_ORDER.length - 1 }, dimensions }];
   const layout = baseLayout(style, "the sweep in parallel coordinates (colour: blue no norm, red BatchNorm)");
-  layout.margin = { ...layout.margin, t: 90 + 2 * style.font }; // the axes' names sit above them, under the title
+  // the axes' names sit above them, under the title, centred on the outer axes too: room at both sides
+  layout.margin = { ...layout.margin, t: 90 + 2 * style.font, l: 8 * style.font, r: 8 * style.font };
   return { data, layout };
 }
 

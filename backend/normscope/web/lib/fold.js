@@ -12,6 +12,8 @@ export async function fetchFolds(experimentId) {
   }
 }
 
+const FOLDED_PAST = 4; // rows
+
 export function showFolds(folds) {
   if (!folds?.length) return;
   const rows = folds.map((f) => {
@@ -27,5 +29,8 @@ export function showFolds(folds) {
     return tr;
   });
   document.querySelector("#fold tbody").replaceChildren(...rows);
-  document.getElementById("fold").hidden = false;
+  document.getElementById("fold-count").textContent = `(${rows.length} variants)`;
+  const panel = document.getElementById("fold");
+  panel.open = rows.length <= FOLDED_PAST; // a sweep's table would push the charts down: below them, folded
+  panel.hidden = false;
 }

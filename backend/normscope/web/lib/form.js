@@ -1,18 +1,19 @@
 // The launch form: the whole ExperimentSpec, a variants editor, and the server's 422 errors beside the fields.
+// A short basic part (the lesson, dataset, model, learning rate, steps, variants) and the rest under "advanced";
+// the menus' choices come from GET /api/catalog, the spec's own types.
 
-const DATASETS = [
-  "digits", "breast_cancer", "wine", "spirals", "blobs", "idx",
-  "shapes", "mnist", "fashion_mnist", "cifar10", "cifar100",
-];
-const ACTIVATIONS = ["sigmoid", "tanh", "relu"];
-const INITS = ["default", "gaussian", "xavier", "he"];
-const NORMS = ["none", "batch", "layer"];
+// The fields shown without opening "advanced".
+const BASIC = new Set(["dataset.name", "model.kind", "optimizer.lr", "steps"]);
 
 // [path, label, kind, options]; kinds: text, int, float, bool, tristate (empty: the server's default), select,
-// ints (comma list), floats (comma list), json (an object typed as JSON)
+// ints (comma list), floats (comma list), json (an object typed as JSON); a select's options: a list, or the
+// name of a list in the catalog
 const FIELDS = [
+  ["dataset.name", "dataset", "select", "datasets"],
+  ["model.kind", "model", "select", "model_kinds"],
+  ["optimizer.lr", "learning rate", "float"],
+  ["steps", "steps", "int"],
   ["name", "name", "text"],
-  ["dataset.name", "dataset", "select", DATASETS],
   ["dataset.standardize", "standardize inputs", "bool"],
   ["dataset.val_fraction", "validation share", "float"],
   ["dataset.n_samples", "samples (synthetic: drawn; files: most read)", "int"],
@@ -22,21 +23,18 @@ const FIELDS = [
   ["dataset.feature_scales", "feature scales (blobs, comma list)", "floats"],
   ["dataset.path", "folder of IDX files (idx)", "text"],
   ["dataset.augment", "crop & flip (images; default: on for CIFAR)", "tristate"],
-  ["model.kind", "model", "select", ["mlp", "cnn", "vgg", "resnet"]],
   ["model.hidden", "hidden widths / channels (mlp, cnn; comma list)", "ints"],
   ["model.depth", "depth (vgg 11/13/16, resnet 20/32/44/56)", "int"],
   ["model.width", "first-stage channels (vgg 64, resnet 16)", "int"],
-  ["model.residual_init", "plain resnet init", "select", ["skipinit", "standard"]],
-  ["model.activation", "activation", "select", ACTIVATIONS],
-  ["model.init", "init", "select", INITS],
+  ["model.residual_init", "plain resnet init", "select", "residual_inits"],
+  ["model.activation", "activation", "select", "activations"],
+  ["model.init", "init", "select", "inits"],
   ["model.init_std", "gaussian init std", "float"],
-  ["optimizer.name", "optimizer", "select", ["sgd", "adam"]],
-  ["optimizer.lr", "learning rate", "float"],
+  ["optimizer.name", "optimizer", "select", "optimizers"],
   ["optimizer.momentum", "momentum", "float"],
   ["optimizer.weight_decay", "weight decay", "float"],
   ["batch_size", "batch size", "int"],
-  ["steps", "steps", "int"],
-  ["precision", "precision", "select", ["fp32", "bf16"]],
+  ["precision", "precision", "select", "precisions"],
   ["seed", "seed", "int"],
   ["pace", "start pace (steps/s; empty: as fast as it goes)", "float"],
   ["probe.every", "sample every (steps)", "int"],
@@ -51,15 +49,15 @@ const FIELDS = [
     '{"n": 25, "seed": 0, "params": {"optimizer.lr": {"log_uniform": [0.001, 1]}, "optimizer.momentum": {"one_minus_log_uniform": [0.001, 0.1]}}, "norms": ["none", "batch"]}'],
 ];
 
-// Per variant; an empty value inherits the experiment's setting.
+// Per variant, each a column headed by its label; an empty value inherits the experiment's setting.
 const VARIANT_FIELDS = [
   ["label", "label", "text"],
-  ["norm", "norm", "select", NORMS],
-  ["placement", "placement", "select", ["before", "after"]],
+  ["norm", "norm", "select", "norms"],
+  ["placement", "placement", "select", "placements"],
   ["lr", "lr", "float"],
   ["batch_size", "batch", "int"],
   ["standardize", "standardize", "select", ["", "true", "false"]],
-  ["init", "init", "select", ["", ...INITS]],
+  ["init", "init", "select", ["", "inits"]],
   ["bn_momentum", "BN momentum", "float"],
   ["momentum", "momentum", "float"],
   ["weight_decay", "weight decay", "float"],
@@ -128,18 +126,30 @@ function write(control, value) {
   else control.value = value == null ? "" : String(value);
 }
 
+// A select's options: a catalog list named by a string, spliced into a list too (["", "inits"]).
+const choices = (options, catalog) =>
+  Array.isArray(options) ? options.flatMap((o) => (o && catalog[o] ? catalog[o] : [o])) : catalog[options];
+
 export class SpecForm {
-  constructor(root) {
+  // catalog: GET /api/catalog's answer
+  constructor(root, catalog) {
     this.root = root;
     this.fields = root.querySelector("#spec-fields");
     this.variants = root.querySelector("#variants tbody");
-    for (const f of FIELDS) this.fields.append(field(...f));
+    this.variantFields = VARIANT_FIELDS.map(([key, label, kind, options]) => [key, label, kind, options && choices(options, catalog)]);
+    for (const [path, label, kind, options] of FIELDS) {
+      const part = BASIC.has(path) ? this.fields : root.querySelector("#advanced-fields");
+      part.append(field(path, label, kind, options && choices(options, catalog)));
+    }
+    const head = root.querySelector("#variants thead tr");
+    head.replaceChildren(...this.variantFields.map(([, label]) => Object.assign(document.createElement("th"), { textContent: label })));
+    head.append(Object.assign(document.createElement("th"), { textContent: "", ariaLabel: "remove" }));
     root.querySelector("#add-variant").addEventListener("click", () => this.addVariant({ label: `variant ${this.variants.rows.length + 1}` }));
   }
 
   addVariant(v) {
     const tr = this.variants.insertRow();
-    for (const [key, , kind, options] of VARIANT_FIELDS) {
+    for (const [key, , kind, options] of this.variantFields) {
       const cell = tr.insertCell();
       const control = input(key, kind, options);
       write(control, v[key] === undefined || v[key] === null ? "" : v[key]);
@@ -152,7 +162,7 @@ export class SpecForm {
 
   // A sweep's variants are made by the server from the sweep: the table stays empty while there is one.
   fill(spec) {
-    for (const control of this.fields.querySelectorAll("[data-path]")) write(control, get(spec, control.dataset.path));
+    for (const control of this.controls()) write(control, get(spec, control.dataset.path));
     this.variants.replaceChildren();
     if (!spec.sweep) for (const v of spec.variants) this.addVariant(v);
     this.clearErrors();
@@ -161,7 +171,7 @@ export class SpecForm {
   // Empty fields are left out, so the server's defaults apply; the server validates everything.
   spec() {
     const spec = {};
-    for (const control of this.fields.querySelectorAll("[data-path]")) {
+    for (const control of this.controls()) {
       const v = read(control);
       if (v !== null && v !== "") set(spec, control.dataset.path, v);
     }
@@ -176,6 +186,29 @@ export class SpecForm {
       return v;
     });
     return spec;
+  }
+
+  // The spec's own fields, basic and advanced (not the variants' cells).
+  controls() {
+    return this.root.querySelectorAll(":is(#spec-fields, #advanced-fields) [data-path]");
+  }
+
+  // What is typed, as typed (a half-written list too): kept across a reload.
+  state() {
+    const fields = Object.fromEntries([...this.controls()].map((c) => [c.name, c.type === "checkbox" ? c.checked : c.value]));
+    const variants = [...this.variants.rows].map((tr) => Object.fromEntries([...tr.querySelectorAll("[data-path]")].map((c) => [c.name, c.value])));
+    return { fields, variants };
+  }
+
+  restore({ fields, variants }) {
+    for (const c of this.controls()) {
+      if (!(c.name in fields)) continue;
+      if (c.type === "checkbox") c.checked = fields[c.name];
+      else c.value = fields[c.name];
+    }
+    this.variants.replaceChildren();
+    for (const v of variants) this.addVariant(v);
+    this.clearErrors();
   }
 
   clearErrors() {
@@ -213,8 +246,11 @@ export class SpecForm {
     }
     // A list entry (hidden.3) points at the list's field.
     for (let n = loc.length; n > 0; n--) {
-      const c = this.fields.querySelector(`[data-path="${loc.slice(0, n).join(".")}"]`);
-      if (c) return c;
+      const c = [...this.controls()].find((control) => control.dataset.path === loc.slice(0, n).join("."));
+      if (c) {
+        if (!c.checkVisibility()) this.root.querySelector("#advanced").open = true; // an error shows where it is
+        return c;
+      }
     }
     return null;
   }

@@ -4,9 +4,15 @@
 // budget; on a slow machine the stalest charts go first and the rest follow in a later animation frame,
 // so no single update blocks the page for long, and drawing takes at most MAX_BUSY of the time (frames that
 // arrive meanwhile are merged into the next draw). Charts scrolled out of view cost nothing until they return.
+// Nothing is drawn before the first data, nor into a box with no size (a hidden panel): a ResizeObserver draws
+// the chart once its box has one. A chart whose figure throws is reported and skipped; the others still draw.
+import { fitTitle, legendOverlap, legendTooTall } from "./fit.js";
 
 export const BUDGET_MS = 35;
 export const MAX_BUSY = 0.4; // share of the time spent drawing at most: input, the socket and the trainer get the rest
+// A rest no longer than this: one dear first draw (parallel coordinates build their WebGL context in seconds
+// without a GPU) must not leave the other charts empty for longer still.
+export const MAX_REST_MS = 250;
 const TIMINGS_KEPT = 2000;
 
 function keep(timings, ms) {
@@ -17,10 +23,12 @@ function keep(timings, ms) {
 export class Renderer {
   // buttons(chartEl): the extra modebar buttons of a chart (its image and link buttons);
   // doubleClicked(chartEl): a double click in a chart's plot area, which Plotly keeps from the page
-  constructor(buttons = () => [], doubleClicked = () => {}) {
+  // hasData(): whether there is anything to draw yet (no empty axes before the first frame)
+  constructor(buttons = () => [], doubleClicked = () => {}, hasData = () => true) {
     this.buttons = buttons;
     this.doubleClicked = doubleClicked;
-    this.panels = new Map(); // id -> {el, build, config, visible, drawnAt, cost, traces}
+    this.hasData = hasData;
+    this.panels = new Map(); // id -> {el, build, config, visible, sized, drawnAt, cost, traces, error}
     this.version = 0; // bumped by invalidate(): every chart is stale until redrawn; nothing drawn before
     this.pending = false;
     this.restUntil = 0; // no drawing before this time (performance.now())
@@ -33,20 +41,38 @@ export class Renderer {
       }
       this.schedule();
     });
+    // a box that gets a size (a panel shown, the window or the focus changed) is drawn at that size
+    this.sizes = new ResizeObserver((entries) => {
+      for (const e of entries) {
+        const panel = this.panels.get(e.target.id);
+        if (!panel) continue;
+        const { width, height } = e.contentRect;
+        panel.sized = width > 0 && height > 0;
+        if (panel.sized && (width !== panel.width || height !== panel.height)) {
+          Object.assign(panel, { width, height, resizeDue: true, drawnAt: -1, legendShift: 0, legendTooTall: false });
+        }
+      }
+      this.schedule();
+    });
   }
 
   add(id, build) {
     const el = document.getElementById(id);
-    const config = { responsive: true, displaylogo: false, modeBarButtonsToRemove: ["toImage"], modeBarButtonsToAdd: this.buttons(el) };
+    const config = { responsive: true, displayModeBar: "hover", displaylogo: false, modeBarButtonsToRemove: ["toImage"], modeBarButtonsToAdd: this.buttons(el) };
     // a first draw is dear; resizeDue: the box changed size while the chart was off screen
-    this.panels.set(id, { el, build, config, visible: false, drawnAt: 0, cost: BUDGET_MS, traces: 0, resizeDue: false });
+    this.panels.set(id, {
+      el, build, config, visible: false, sized: false, width: 0, height: 0, drawnAt: 0, cost: BUDGET_MS, traces: 0,
+      resizeDue: false, error: null, legendShift: 0, legendTooTall: false,
+    });
     this.observer.observe(el);
+    this.sizes.observe(el);
   }
 
   remove(id) {
     const panel = this.panels.get(id);
     if (!panel) return;
     this.observer.unobserve(panel.el);
+    this.sizes.unobserve(panel.el);
     Plotly.purge(panel.el);
     this.panels.delete(id);
   }
@@ -59,35 +85,35 @@ export class Renderer {
   schedule() {
     if (this.pending) return;
     this.pending = true;
-    const rest = this.restUntil - performance.now();
+    const rest = Math.min(MAX_REST_MS, this.restUntil - performance.now());
     if (rest > 0) setTimeout(() => requestAnimationFrame(() => this.draw()), rest);
     else requestAnimationFrame(() => this.draw());
   }
 
   stale() {
     return [...this.panels.entries()]
-      .filter(([, p]) => p.visible && p.drawnAt < this.version)
+      .filter(([, p]) => p.visible && p.sized && p.drawnAt < this.version)
       .sort(([, a], [, b]) => a.drawnAt - b.drawnAt);
   }
 
   draw() {
     this.pending = false;
+    if (!this.hasData()) return; // invalidate() schedules again when the data comes
     const t0 = performance.now();
     let drawn = 0;
-    for (const [, panel] of this.stale()) {
+    for (const [id, panel] of this.stale()) {
       const t = performance.now();
       if (drawn++ && t - t0 + panel.cost > BUDGET_MS) break; // the rest next frame: this one would not fit
-      const { data, layout } = panel.build();
-      layout.datarevision = this.version; // series grow in place: same arrays, new points
-      const first = !panel.el.data;
-      Plotly.react(panel.el, data, layout, panel.config);
-      if (first) panel.el.on("plotly_doubleclick", () => this.doubleClicked(panel.el));
-      if (panel.resizeDue) Plotly.Plots.resize(panel.el); // react keeps the size it had: fit the new box
-      panel.resizeDue = false;
-      panel.drawnAt = this.version;
+      panel.drawnAt = this.version; // a chart that throws waits for the next change rather than throwing each frame
+      try {
+        this.drawOne(panel);
+        panel.error = null;
+      } catch (e) {
+        panel.error = String(e?.message ?? e);
+        console.error(`chart ${id}:`, e);
+      }
       panel.cost = performance.now() - t;
       keep(this.chartTimings, panel.cost);
-      panel.traces = data.filter((tr) => (tr.x?.length ?? 0) > 0 || (tr.z?.length ?? 0) > 0).length;
     }
     const spent = performance.now() - t0;
     this.restUntil = performance.now() + (spent * (1 - MAX_BUSY)) / MAX_BUSY;
@@ -95,16 +121,29 @@ export class Renderer {
     if (this.stale().length) this.schedule();
   }
 
-  // Charts on screen fit their boxes now; the others when they are next drawn.
-  resize() {
-    for (const p of this.panels.values()) {
-      if (p.visible && p.el.data) Plotly.Plots.resize(p.el);
-      else Object.assign(p, { resizeDue: true, drawnAt: -1 }); // stale: drawn again once on screen
-    }
+  drawOne(panel) {
+    const { data, layout } = panel.build();
+    layout.datarevision = this.version; // series grow in place: same arrays, new points
+    fitTitle(layout, panel.el.clientWidth);
+    if (panel.legendShift && layout.legend) layout.legend = { ...layout.legend, y: (layout.legend.y ?? 0) - panel.legendShift };
+    if (panel.legendTooTall) layout.showlegend = false; // the runs' badges above the charts name every colour
+    const first = !panel.el.data;
+    Plotly.react(panel.el, data, layout, panel.config);
+    if (first) panel.el.on("plotly_doubleclick", () => this.doubleClicked(panel.el));
+    if (panel.resizeDue && !first) Plotly.Plots.resize(panel.el); // react keeps the size it had: fit the new box
+    panel.resizeDue = false;
+    // a legend under the plot is placed in the plot's height, which its own rows shrink: measured, and moved
+    // below the axis title on the next draw (which the legend's growing margin may take a few of)
+    const shift = legendOverlap(panel.el);
+    if (shift > 0 && panel.legendShift < 3) Object.assign(panel, { legendShift: panel.legendShift + 1.5 * shift, drawnAt: -1 });
+    if (legendTooTall(panel.el)) Object.assign(panel, { legendTooTall: true, drawnAt: -1 });
+    panel.traces = data.filter((tr) => (tr.x?.length ?? 0) > 0 || (tr.z?.length ?? 0) > 0 || tr.dimensions?.length).length;
   }
 
   // What each chart holds and cost at its last draw: read by the browser tests.
   report() {
-    return Object.fromEntries([...this.panels].map(([id, p]) => [id, { traces: p.traces, cost: p.cost, visible: p.visible }]));
+    return Object.fromEntries(
+      [...this.panels].map(([id, p]) => [id, { traces: p.traces, cost: p.cost, visible: p.visible, drawn: p.drawnAt === this.version, error: p.error }]),
+    );
   }
 }

@@ -1,0 +1,70 @@
+// A chart's title fitted to its box: broken into lines at spaces, and shortened with "…" past MAX_LINES, so no
+// title runs past the chart's edges at a large type (lecture mode) or on a narrow screen; the top margin grows
+// by the lines added.
+
+const FAMILY = '"Open Sans", verdana, arial, sans-serif'; // Plotly's default font
+const MAX_LINES = 3;
+const SIDE = 16; // pixels kept clear at each edge
+const context = document.createElement("canvas").getContext("2d");
+
+function width(text, size) {
+  context.font = `${size}px ${FAMILY}`;
+  return context.measureText(text).width;
+}
+
+// The words of `text` in lines no wider than `room`; a single word too long is cut.
+export function wrap(text, size, room, maxLines = MAX_LINES) {
+  const lines = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    const next = line ? `${line} ${word}` : word;
+    if (line && width(next, size) > room) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = next;
+    }
+  }
+  lines.push(line);
+  const kept = lines.slice(0, maxLines);
+  if (lines.length > maxLines) kept[maxLines - 1] += "…";
+  return kept.map((l) => {
+    while (l.length > 1 && width(l, size) > room) l = `${l.slice(0, -2)}…`;
+    return l;
+  });
+}
+
+export function fitTitle(layout, boxWidth) {
+  const title = layout.title;
+  if (!title?.text || title.text.includes("<br>") || !boxWidth) return;
+  const size = title.font?.size ?? 17;
+  const lines = wrap(title.text, size, boxWidth - 2 * SIDE);
+  if (lines.length === 1 && lines[0] === title.text) return;
+  title.text = lines.join("<br>");
+  const margin = layout.margin ?? {};
+  layout.margin = { ...margin, t: (margin.t ?? 80) + Math.ceil((lines.length - 1) * size * 1.3) };
+}
+
+const rect = (el) => el.getBoundingClientRect();
+const GAP = 4; // pixels between an axis title and the legend below it
+
+// How far (in the plot's height) the drawn legend must move down to clear every axis title it covers; 0: none.
+export function legendOverlap(chartEl) {
+  const legend = chartEl.querySelector(".legend");
+  const plot = chartEl.querySelector(".nsewdrag");
+  if (!legend || !plot) return 0;
+  const l = rect(legend);
+  let overlap = 0;
+  for (const title of chartEl.querySelectorAll(".xtitle, .ytitle")) {
+    const t = rect(title);
+    const across = l.left < t.right && t.left < l.right;
+    if (title.textContent && across && l.top < t.bottom + GAP && t.top < l.bottom) overlap = Math.max(overlap, t.bottom + GAP - l.top);
+  }
+  return overlap / rect(plot).height;
+}
+
+// A legend taller than half its chart (25 runs on a phone) leaves no room to plot: it is left out.
+export function legendTooTall(chartEl) {
+  const legend = chartEl.querySelector(".legend");
+  return Boolean(legend) && rect(legend).height > 0.5 * chartEl.clientHeight;
+}
