@@ -1,11 +1,15 @@
 // One experiment, live or replayed: wires the stream, the model, the charts, the controls and the view state.
+import { runColour } from "./lib/colours.js";
 import { setupControls } from "./lib/controls.js";
 import * as fig from "./lib/figures.js";
 import { Follow, Lead, setupShare } from "./lib/hall.js";
+import { emphasize, Highlight } from "./lib/highlight.js";
+import { withKey } from "./lib/key.js";
 import { typing } from "./lib/keys.js";
 import { Marks } from "./lib/marks.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
+import { RunTable } from "./lib/runtable.js";
 import { snapshotButtons } from "./lib/snapshot.js";
 import { fetchFolds, showFolds } from "./lib/fold.js";
 import { loadFrames, setupReplay } from "./lib/replay.js";
@@ -27,9 +31,14 @@ async function lessonOf(spec) {
   return id ? api(`/api/lessons/${encodeURIComponent(id)}`).catch(() => null) : null;
 }
 const linkTo = (chart) => `${location.origin}${location.pathname}?${viewQuery({ ...view, chart, open: null })}`;
+// One run picked out in every chart, the badges and the run table (before the focus's Esc: a pin clears first).
+const highlight = new Highlight(() => redraw());
+const runTable = new RunTable(el("run-table"), highlight);
 const renderer = new Renderer(
   (chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo),
   (chartEl) => toggleFocus(chartEl.closest(".panel").dataset.chart),
+  (figure) => emphasize(withKey(model, style(), figure), highlight.active),
+  (chartEl) => highlight.attachChart(chartEl),
 );
 let model = null;
 let updateControls = () => {};
@@ -38,7 +47,8 @@ let projector = localStorage.getItem("normscope-theme") === "projector";
 
 const layerName = () => view.layer ?? model?.layers.at(-1)?.name ?? "";
 const wide = matchMedia("(min-width: 641px)"); // style.css's phones are narrower: their layout stays
-const style = () => chartStyle(view, projector, wide.matches);
+// picked: the highlighted run, which per-layer charts of many runs draw beside their chosen few (picks.js)
+const style = () => ({ ...chartStyle(view, projector, wide.matches), picked: highlight.active });
 const marks = new Marks(experimentId, presenter, () => redraw(), (step) => replay?.seek(step));
 // Charts over steps carry the presenter's marks.
 const overTime = (id, build) => renderer.add(id, () => fig.withMarks(marks.list, style(), build()));
@@ -154,7 +164,7 @@ function setupMultiples() {
 }
 
 // For the browser tests and the curious: timings of each batched update and what each chart holds.
-window.normscope = { renderer, model: () => model, view, stream: () => stream, marks };
+window.normscope = { renderer, model: () => model, view, stream: () => stream, marks, highlight };
 
 function redraw() {
   if (model) renderer.invalidate();
@@ -184,11 +194,13 @@ function showStatus() {
       const badge = document.createElement("span");
       badge.className = "run";
       badge.dataset.status = r.status;
-      badge.style.borderColor = fig.color(r.index);
+      badge.style.borderColor = runColour(model.experiment.spec, r.index);
       badge.textContent = r.status === "diverged" ? `${r.label}: diverged at step ${r.divergedAt}` : `${r.label}: ${r.status}`;
+      highlight.attachRun(badge, r.index);
       return badge;
     }),
   );
+  runTable.update(model);
   updateControls(model.status);
 }
 

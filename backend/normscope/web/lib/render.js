@@ -16,10 +16,13 @@ function keep(timings, ms) {
 
 export class Renderer {
   // buttons(chartEl): the extra modebar buttons of a chart (its image and link buttons);
-  // doubleClicked(chartEl): a double click in a chart's plot area, which Plotly keeps from the page
-  constructor(buttons = () => [], doubleClicked = () => {}) {
+  // doubleClicked(chartEl): a double click in a chart's plot area, which Plotly keeps from the page;
+  // decorate(figure): every built figure passes through it (the key, the highlight); plotted(chartEl): once drawn
+  constructor(buttons = () => [], doubleClicked = () => {}, decorate = (figure) => figure, plotted = () => {}) {
     this.buttons = buttons;
     this.doubleClicked = doubleClicked;
+    this.decorate = decorate;
+    this.plotted = plotted;
     this.panels = new Map(); // id -> {el, build, config, visible, drawnAt, cost, traces}
     this.version = 0; // bumped by invalidate(): every chart is stale until redrawn; nothing drawn before
     this.pending = false;
@@ -77,11 +80,12 @@ export class Renderer {
     for (const [, panel] of this.stale()) {
       const t = performance.now();
       if (drawn++ && t - t0 + panel.cost > BUDGET_MS) break; // the rest next frame: this one would not fit
-      const { data, layout } = panel.build();
+      const { data, layout } = this.decorate(panel.build());
       layout.datarevision = this.version; // series grow in place: same arrays, new points
       const first = !panel.el.data;
       Plotly.react(panel.el, data, layout, panel.config);
       if (first) panel.el.on("plotly_doubleclick", () => this.doubleClicked(panel.el));
+      if (first) this.plotted(panel.el);
       if (panel.resizeDue) Plotly.Plots.resize(panel.el); // react keeps the size it had: fit the new box
       panel.resizeDue = false;
       panel.drawnAt = this.version;
