@@ -77,13 +77,14 @@ export function lossFigure(model, style) {
 
 export function accuracyFigure(model, style) {
   const data = [];
+  const chosen = chosenRuns(model, style.picked); // many runs: the dashed and dotted lines of the chosen few only
   for (const run of model.runs) {
     const c = runColour(model.experiment.spec, run.index);
     const series = [
       [run.valAcc, "val (eval mode)", "solid"],
       [run.valTrainModeAcc, "val (train mode)", "dash"],
       [run.trainAcc, "train batch", "dot"],
-    ];
+    ].slice(0, chosen.has(run.index) ? 3 : 1);
     for (const [s, what, dash] of series) {
       data.push({
         type: "scatter", mode: "lines", name: dash === "solid" ? run.label : `${run.label} ${what}`, legendgroup: run.label,

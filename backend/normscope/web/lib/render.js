@@ -91,7 +91,8 @@ export class Renderer {
       panel.drawnAt = this.version;
       panel.cost = performance.now() - t;
       keep(this.chartTimings, panel.cost);
-      panel.traces = data.filter((tr) => (tr.x?.length ?? 0) > 0 || (tr.z?.length ?? 0) > 0).length;
+      // a trace of nulls only carries a key (a legend sample, a colour bar): not data
+      panel.traces = data.filter((tr) => (tr.x ?? []).some((v) => v !== null) || (tr.z?.length ?? 0) > 0).length;
     }
     const spent = performance.now() - t0;
     this.restUntil = performance.now() + (spent * (1 - MAX_BUSY)) / MAX_BUSY;
