@@ -95,7 +95,9 @@ def test_lr_sweep_plain_is_blue_bn_red_and_a_highlight_greys_the_rest(
     assert len(bands) == 2 * layers and all(t["n"] > 0 for t in bands)  # the other 7 of each, per layer
     assert grad["legend"] <= MAX_LEGEND
 
-    page.locator("#runs .run").nth(5).hover()  # run 5: not one of the chosen two
+    assert page.locator("#runs .run").all_text_contents() == ["16 done"]  # not 16 badges: the table has them
+    page.locator("#run-table summary").click()  # the table, best first; hovering a row highlights its run
+    page.locator('#run-table tr[data-run="5"]').hover()  # run 5: not one of the chosen two
     grey = f"t.colour === '{GREY}'"
     greyed = f"(() => {{ const d = ({DRAWN})(arg); return d.traces.filter((t) => {grey}).length && d; }})()"
     loss = wait_for(page, greyed, arg="chart-loss")
@@ -105,7 +107,7 @@ def test_lr_sweep_plain_is_blue_bn_red_and_a_highlight_greys_the_rest(
     page.mouse.move(5, 5)
     wait_for(page, "ns.highlight.active === null")
 
-    page.locator("#run-table summary").click()  # the table, best first; a row pins its run; Esc frees it
+    # a row pins its run; Esc frees it
     accs = page.locator("#run-table tbody tr td:last-child").all_text_contents()
     values = [float(a.rstrip("%")) for a in accs if a.endswith("%")]
     assert len(values) == 16 and values == sorted(values, reverse=True), accs
@@ -135,3 +137,27 @@ def test_search_random_s_25_runs_have_a_colour_bar_not_a_legend(
     loss = drawn(page, "chart-loss")
     assert len({t["run"] for t in loss["traces"]} - {None}) == 25 and loss["colourBars"] == 1
     assert loss["legend"] == 0  # 25 runs: the colour bar says which is which
+
+
+SHOWN = ["loss", "accuracy", "grad", "bands"]  # the bands: the per-layer chart of one layer, chosen few only
+FITTED = """(id) => { const el = document.getElementById(id); const grey = (t) => t.line?.color === '#c8c8c8';
+  return Math.abs((el._fullLayout?.width ?? 0) - el.clientWidth) < 2 && (el.data ?? []).some(grey); }"""
+
+
+@pytest.mark.parametrize("lesson", ["lr-sweep", "search-random"])
+def test_screenshots_with_a_run_pinned_at_three_sizes(
+    page: Page, server: Server, sweeps: dict[str, str], lesson
+):
+    """Not a claim: the pictures a person looks at (/tmp/shots-colour), each chart drawn at its size first."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    open_done(page, server, sweeps[lesson], ["chart-loss"])
+    page.evaluate("window.normscope.highlight.pin(3)")
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=SHOTS / f"{lesson}-{width}x{height}-top.png")
+        for chart in SHOWN:
+            panel = page.locator(f'.panel[data-chart="{chart}"]')
+            panel.scroll_into_view_if_needed()
+            wait_for(page, f"({FITTED})(arg)", arg=f"chart-{chart}")
+            panel.screenshot(path=SHOTS / f"{lesson}-{width}x{height}-{chart}.png")

@@ -4,13 +4,14 @@ import { setupControls } from "./lib/controls.js";
 import * as fig from "./lib/figures.js";
 import { Follow, Lead, setupShare } from "./lib/hall.js";
 import { emphasize, Highlight } from "./lib/highlight.js";
-import { withKey } from "./lib/key.js";
+import { LEGEND_RUNS, withKey } from "./lib/key.js";
 import { typing } from "./lib/keys.js";
 import { Marks } from "./lib/marks.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
-import { RunTable } from "./lib/runtable.js";
+import { RunTable, statusBadges } from "./lib/runtable.js";
 import { snapshotButtons } from "./lib/snapshot.js";
+import { isSweep, sweptParams } from "./lib/sweep.js";
 import { fetchFolds, showFolds } from "./lib/fold.js";
 import { loadFrames, setupReplay } from "./lib/replay.js";
 import { Stream } from "./lib/stream.js";
@@ -37,7 +38,7 @@ const runTable = new RunTable(el("run-table"), highlight);
 const renderer = new Renderer(
   (chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo),
   (chartEl) => toggleFocus(chartEl.closest(".panel").dataset.chart),
-  (figure) => emphasize(withKey(model, style(), figure), highlight.active),
+  (figure) => emphasize(withKey(model, style(), figure), highlight.active, model?.runs[highlight.active]?.label),
   (chartEl) => highlight.attachChart(chartEl),
 );
 let model = null;
@@ -65,7 +66,7 @@ overTime("chart-dependence", () => fig.dependenceFigure(model, style()));
 // Charts of what only some experiments measure are shown only for those.
 function showOptionalPanels(spec) {
   const shown = {
-    sweep: fig.isSweep(spec),
+    sweep: isSweep(spec),
     landscape: spec.probe.landscape_every > 0,
     dependence: spec.probe.batch_dependence && spec.variants.some((v) => v.norm === "batch"),
     backprop: Boolean(spec.probe.grad),
@@ -81,7 +82,7 @@ function showOptionalPanels(spec) {
 // A sweep: a chart per swept parameter, parallel coordinates for several; a refined round draws its parent too.
 let parentRound = null;
 function setupSweep(spec) {
-  const params = fig.sweptParams(spec);
+  const params = sweptParams(spec);
   if (!params.length) return;
   smallMultiples("sweep-charts", "chart-sweep", params, (param) => fig.sweepFigure(model, style(), param, parentRound));
   el("chart-sweep-parallel").hidden = params.length < 2;
@@ -189,17 +190,17 @@ function showStatus() {
   el("bn-charts").hidden = noBn;
   el("error").hidden = !model.error;
   el("error").textContent = model.error ? `${model.status}: ${model.error}` : "";
-  el("runs").replaceChildren(
-    ...model.runs.map((r) => {
-      const badge = document.createElement("span");
-      badge.className = "run";
-      badge.dataset.status = r.status;
-      badge.style.borderColor = runColour(model.experiment.spec, r.index);
-      badge.textContent = r.status === "diverged" ? `${r.label}: diverged at step ${r.divergedAt}` : `${r.label}: ${r.status}`;
-      highlight.attachRun(badge, r.index);
-      return badge;
-    }),
-  );
+  // many runs: a badge per status with its count; the run table names each run
+  const badge = (r) => {
+    const b = document.createElement("span");
+    b.className = "run";
+    b.dataset.status = r.status;
+    b.style.borderColor = runColour(model.experiment.spec, r.index);
+    b.textContent = r.status === "diverged" ? `${r.label}: diverged at step ${r.divergedAt}` : `${r.label}: ${r.status}`;
+    highlight.attachRun(b, r.index);
+    return b;
+  };
+  el("runs").replaceChildren(...(model.runs.length > LEGEND_RUNS ? statusBadges(model) : model.runs.map(badge)));
   runTable.update(model);
   updateControls(model.status);
 }

@@ -4,8 +4,6 @@ import { FAMILIES, runColour } from "./colours.js";
 import { chosenRuns, familySpreads } from "./picks.js";
 import { NORM_NAMES, NORM_ORDER, sweepAxis, sweptParams } from "./sweep.js";
 
-export { isSweep, sweepAxis, sweptParams } from "./sweep.js";
-
 // 16 colours that stay apart for the colour-blind too: every pair differs by CIELAB ΔE ≥ 10 under normal,
 // protan, deutan and tritan vision (Machado et al. 2009), and from the white paper. Plain and BN keep the
 // first two, as before. tests/unit/web/test_palette.py checks it.

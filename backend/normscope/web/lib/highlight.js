@@ -53,8 +53,8 @@ export class Highlight {
   }
 }
 
-// The highlighted run's lines thicker and drawn last (on top); every other run's in grey.
-export function emphasize(figure, active) {
+// The highlighted run's lines thicker and drawn last (on top), named above the plot; every other run's in grey.
+export function emphasize(figure, active, label) {
   if (active === null) return figure;
   const mine = [];
   const rest = [];
@@ -65,7 +65,7 @@ export function emphasize(figure, active) {
       mine.push(t);
       continue;
     }
-    if (run !== undefined || t.meta?.family) {
+    if (run !== undefined) { // a family's band keeps its faint colour: plain against BN still reads
       if (t.line) t.line = { ...t.line, color: GREY };
       if (t.fillcolor) t.fillcolor = "rgba(200,200,200,0.3)";
       if (t.marker?.color && !t.marker.showscale) t.marker = { ...t.marker, color: GREY };
@@ -73,5 +73,11 @@ export function emphasize(figure, active) {
     rest.push(t);
   }
   figure.data = [...rest, ...mine];
+  if (mine.length) { // which run it is, in its colour, above the plot's top left corner
+    figure.layout.annotations = [...(figure.layout.annotations ?? []), {
+      text: `${label} (Esc: all)`, xref: "paper", yref: "paper", x: 0, y: 1,
+      xanchor: "left", yanchor: "bottom", showarrow: false, font: { color: mine[0].line?.color ?? "#000" },
+    }];
+  }
   return figure;
 }

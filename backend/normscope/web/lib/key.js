@@ -15,7 +15,8 @@ function ticks(scale) {
   return { tickvals: at, ticktext: at.map(format) };
 }
 
-// One invisible trace per family carrying its colour bar, side by side under the plot.
+// One invisible trace per family carrying its colour bar, side by side at the foot of the figure (in the
+// bottom margin, clear of the axis title whatever the chart's height).
 function colourBars(model, style) {
   const { families, scale } = runColours(model.experiment.spec);
   if (!scale) return [];
@@ -26,8 +27,8 @@ function colourBars(model, style) {
     marker: {
       color: [scale.min], cmin: scale.min, cmax: scale.max, colorscale: familyScale(f.norm), showscale: true,
       colorbar: {
-        orientation: "h", x: width * (k + 0.5), xanchor: "center", len: width * 0.8, y: style.focus ? -0.12 : -0.2,
-        yanchor: "top", thickness: 8 + style.font / 2, ...ticks(scale),
+        orientation: "h", x: width * (k + 0.5), xanchor: "center", len: width * 0.8, yref: "container", y: 0.01,
+        yanchor: "bottom", thickness: 8 + style.font / 2, ...ticks(scale),
         title: { text: `${f.name}: ${scale.title}`, side: "top", font: { size: style.font } },
       },
     },
@@ -46,6 +47,10 @@ export function withKey(model, style, figure) {
     if ((many && t.meta?.run !== undefined) || entries >= MAX_LEGEND) t.showlegend = false;
     else entries++;
   }
-  if (many) data.push(...colourBars(model, style));
+  const bars = many ? colourBars(model, style) : [];
+  if (bars.length) {
+    data.push(...bars);
+    layout.margin = { ...layout.margin, b: layout.margin.b + 3 * style.font + 30 }; // title, bar and ticks
+  }
   return figure;
 }

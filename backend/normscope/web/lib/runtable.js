@@ -66,3 +66,14 @@ export class RunTable {
     this.details.querySelector("tbody").replaceChildren();
   }
 }
+
+// Many runs' statuses in a few badges: "20 done", "5 diverged".
+export function statusBadges(model) {
+  const counts = new Map();
+  for (const r of model.runs) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+  return [...counts].map(([status, n]) => {
+    const badge = cell("span", `${n} ${status}`, { className: "run" });
+    badge.dataset.status = status;
+    return badge;
+  });
+}
