@@ -1,14 +1,19 @@
 // One experiment, live or replayed: wires the stream, the model, the charts, the controls and the view state.
+import { runColour } from "./lib/colours.js";
 import { setupControls } from "./lib/controls.js";
 import * as fig from "./lib/figures.js";
 import { Follow, Lead, setupShare } from "./lib/hall.js";
+import { emphasize, Highlight } from "./lib/highlight.js";
+import { LEGEND_RUNS, withKey } from "./lib/key.js";
 import { typing } from "./lib/keys.js";
 import { layerNames } from "./lib/layer_names.js";
 import { Marks } from "./lib/marks.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
+import { RunTable, statusBadges } from "./lib/runtable.js";
 import { SaveLesson } from "./lib/save_lesson.js";
 import { snapshotButtons } from "./lib/snapshot.js";
+import { isSweep, sweptParams } from "./lib/sweep.js";
 import { fetchFolds, showFolds } from "./lib/fold.js";
 import { loadFrames, setupReplay } from "./lib/replay.js";
 import { Stream } from "./lib/stream.js";
@@ -29,10 +34,15 @@ async function lessonOf(spec) {
   return id ? api(`/api/lessons/${encodeURIComponent(id)}`).catch(() => null) : null;
 }
 const linkTo = (chart) => `${location.origin}${location.pathname}?${viewQuery({ ...view, chart, open: null })}`;
+// One run picked out in every chart, the badges and the run table (before the focus's Esc: a pin clears first).
+const highlight = new Highlight(() => redraw());
+const runTable = new RunTable(el("run-table"), highlight);
 const renderer = new Renderer(
   (chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo),
   (chartEl) => toggleFocus(chartEl.closest(".panel").dataset.chart),
   () => Boolean(model?.latest), // no empty axes before the first frame
+  (figure) => emphasize(withKey(model, style(), figure), highlight.active, model?.runs[highlight.active]?.label),
+  (chartEl) => highlight.attachChart(chartEl),
 );
 let model = null;
 let updateControls = () => {};
@@ -41,7 +51,8 @@ let projector = localStorage.getItem("normscope-theme") === "projector";
 
 const layerName = () => view.layer ?? model?.layers.at(-1)?.name ?? "";
 const wide = matchMedia("(min-width: 641px)"); // style.css's phones are narrower: their layout stays
-const style = () => chartStyle(view, projector, wide.matches);
+// picked: the highlighted run, which per-layer charts of many runs draw beside their chosen few (picks.js)
+const style = () => ({ ...chartStyle(view, projector, wide.matches), picked: highlight.active });
 const marks = new Marks(experimentId, presenter, () => redraw(), (step) => replay?.seek(step));
 // Charts over steps carry the presenter's marks.
 const overTime = (id, build) => renderer.add(id, () => fig.withMarks(marks.list, style(), build()));
@@ -58,7 +69,7 @@ overTime("chart-dependence", () => fig.dependenceFigure(model, style()));
 // Charts of what only some experiments measure are shown only for those.
 function showOptionalPanels(spec) {
   const shown = {
-    sweep: fig.isSweep(spec),
+    sweep: isSweep(spec),
     landscape: spec.probe.landscape_every > 0,
     dependence: spec.probe.batch_dependence && spec.variants.some((v) => v.norm === "batch"),
     backprop: Boolean(spec.probe.grad),
@@ -74,7 +85,7 @@ function showOptionalPanels(spec) {
 // A sweep: a chart per swept parameter, parallel coordinates for several; a refined round draws its parent too.
 let parentRound = null;
 function setupSweep(spec) {
-  const params = fig.sweptParams(spec);
+  const params = sweptParams(spec);
   if (!params.length) return;
   smallMultiples("sweep-charts", "chart-sweep", params, (param) => fig.sweepFigure(model, style(), param, parentRound));
   el("chart-sweep-parallel").hidden = params.length < 2;
@@ -157,7 +168,7 @@ function setupMultiples() {
 }
 
 // For the browser tests and the curious: timings of each batched update and what each chart holds.
-window.normscope = { renderer, model: () => model, view, stream: () => stream, marks };
+window.normscope = { renderer, model: () => model, view, stream: () => stream, marks, highlight };
 
 function redraw() {
   if (model) renderer.invalidate();
@@ -182,16 +193,18 @@ function showStatus() {
   el("bn-charts").hidden = noBn;
   el("error").hidden = !model.error;
   el("error").textContent = model.error ? `${model.status}: ${model.error}` : "";
-  el("runs").replaceChildren(
-    ...model.runs.map((r) => {
-      const badge = document.createElement("span");
-      badge.className = "run";
-      badge.dataset.status = r.status;
-      badge.style.borderColor = fig.color(r.index);
-      badge.textContent = r.status === "diverged" ? `${r.label}: diverged at step ${r.divergedAt}` : `${r.label}: ${r.status}`;
-      return badge;
-    }),
-  );
+  // many runs: a badge per status with its count; the run table names each run
+  const badge = (r) => {
+    const b = document.createElement("span");
+    b.className = "run";
+    b.dataset.status = r.status;
+    b.style.borderColor = runColour(model.experiment.spec, r.index);
+    b.textContent = r.status === "diverged" ? `${r.label}: diverged at step ${r.divergedAt}` : `${r.label}: ${r.status}`;
+    highlight.attachRun(b, r.index);
+    return b;
+  };
+  el("runs").replaceChildren(...(model.runs.length > LEGEND_RUNS ? statusBadges(model) : model.runs.map(badge)));
+  runTable.update(model);
   updateControls(model.status);
 }
 

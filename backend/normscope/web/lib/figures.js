@@ -1,5 +1,8 @@
 // Plotly figures built from the ExperimentModel: pure functions from what is known to {data, layout}.
 import { tapEdges, tapStats } from "./model.js";
+import { FAMILIES, runColour } from "./colours.js";
+import { chosenRuns, familySpreads } from "./picks.js";
+import { NORM_NAMES, NORM_ORDER, sweepAxis, sweptParams } from "./sweep.js";
 
 // 16 colours that stay apart for the colour-blind too: every pair differs by CIELAB ΔE ≥ 10 under normal,
 // protan, deutan and tritan vision (Machado et al. 2009), and from the white paper. Plain and BN keep the
@@ -60,8 +63,8 @@ export function baseLayout(style, title) {
 
 export function lossFigure(model, style) {
   const data = model.runs.map((run) => ({
-    type: "scatter", mode: "lines", name: run.label, x: run.loss.x, y: run.loss.y,
-    line: { color: color(run.index), width: style.line },
+    type: "scatter", mode: "lines", name: run.label, x: run.loss.x, y: run.loss.y, meta: { run: run.index },
+    line: { color: runColour(model.experiment.spec, run.index), width: style.line },
   }));
   const layout = baseLayout(style, "training loss (every step)");
   layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
@@ -72,24 +75,24 @@ export function lossFigure(model, style) {
 
 export function accuracyFigure(model, style) {
   const data = [];
+  const chosen = chosenRuns(model, style.picked); // many runs: the dashed and dotted lines of the chosen few only
   for (const run of model.runs) {
-    const c = color(run.index);
+    const c = runColour(model.experiment.spec, run.index);
     const series = [
       [run.valAcc, "val (eval mode)", "solid"],
       [run.valTrainModeAcc, "val (train mode)", "dash"],
       [run.trainAcc, "train batch", "dot"],
-    ];
+    ].slice(0, chosen.has(run.index) ? 3 : 1);
     for (const [s, what, dash] of series) {
       data.push({
-        type: "scatter", mode: "lines", name: `${run.label} ${what}`, legendgroup: run.label,
-        x: s.x, y: s.y, line: { color: c, dash, width: dash === "solid" ? style.line : style.line * 0.6 },
+        type: "scatter", mode: "lines", name: dash === "solid" ? run.label : `${run.label} ${what}`, legendgroup: run.label,
+        showlegend: dash === "solid", meta: { run: run.index }, x: s.x, y: s.y, line: { color: c, dash, width: dash === "solid" ? style.line : style.line * 0.6 },
       });
     }
   }
-  const layout = baseLayout(style, "accuracy");
+  const layout = baseLayout(style, "accuracy: val (eval mode) solid, val (train mode) dashed, train batch dotted");
   layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
   layout.yaxis = { autorange: false, range: [0, 1.02], tickformat: ".0%" };
-  layout.legend = { orientation: "h", y: -0.3 }; // three rows of entries: clear of the axis title
   markRunEvents(model, layout);
   return { data, layout };
 }
@@ -102,11 +105,11 @@ function markRunEvents(model, layout) {
   ]);
   layout.shapes = events.map((e) => ({
     type: "line", xref: "x", yref: "paper", x0: e.step, x1: e.step, y0: 0, y1: 1,
-    line: { color: color(e.run.index), dash: e.dash, width: 2 },
+    line: { color: runColour(model.experiment.spec, e.run.index), dash: e.dash, width: 2 },
   }));
   layout.annotations = events.map((e, i) => ({
     x: e.step, xref: "x", y: 1 - 0.07 * (i % 4), yref: "paper", text: e.text, showarrow: false,
-    font: { color: color(e.run.index) }, xanchor: "right",
+    font: { color: runColour(model.experiment.spec, e.run.index) }, xanchor: "right",
   }));
 }
 
@@ -118,7 +121,9 @@ export function histogramFigure(model, style, layer, tap, frame) {
   layout.margin = { l: 45, r: 10, t: 30 + style.font, b: 30 };
   layout.yaxis = { ...layout.yaxis, tickformat: ".0%" };
   const data = [];
+  const chosen = chosenRuns(model, style.picked);
   for (const rf of frame?.runs ?? []) {
+    if (!chosen.has(rf.index)) continue;
     const ls = rf.layers.find((l) => l.name === layer.name);
     const stats = ls && tapStats(ls, tap);
     const edges = ls && tapEdges(layer, ls, tap);
@@ -128,10 +133,10 @@ export function histogramFigure(model, style, layer, tap, frame) {
     const centers = edges.slice(0, -1).map((e, i) => (e + edges[i + 1]) / 2);
     const label = model.runs[rf.index]?.label ?? String(rf.index);
     data.push({
-      type: "scatter", mode: "lines", name: label,
+      type: "scatter", mode: "lines", name: label, meta: { run: rf.index },
       x: [edges[0] - width / 2, ...centers, edges.at(-1) + width / 2],
       y: [stats.under, ...stats.counts, stats.over].map((n) => n / total),
-      line: { color: color(rf.index), shape: "hvh", width: style.line * 0.7 },
+      line: { color: runColour(model.experiment.spec, rf.index), shape: "hvh", width: style.line * 0.7 },
       hovertemplate: "%{y:.1%}<extra>" + label + "</extra>",
     });
     if (!layout.shapes) {
@@ -169,22 +174,24 @@ function rangeTrace(name, label, c, x, lows, highs) {
 // The Ioffe & Szegedy figure: the 15/50/85 percentiles over time, with min and max, per variant.
 export function bandsFigure(model, style, layerName, tap) {
   const data = [];
+  const chosen = chosenRuns(model, style.picked);
   for (const [index, s] of layerSeries(model, layerName, (ls) => tapStats(ls, tap)?.q)) {
-    const c = color(index);
+    if (!chosen.has(index)) continue;
+    const c = runColour(model.experiment.spec, index);
     const label = model.runs[index].label;
     const q = (k) => s.y.map((v) => v[k]);
     // Three traces per variant: the p15–p85 band as one closed shape, the median, min and max split by a gap.
-    data.push(rangeTrace(`${label} p15–p85`, label, c, s.x, q(1), q(3)));
+    data.push({ ...rangeTrace(`${label} p15–p85`, label, c, s.x, q(1), q(3)), showlegend: false, meta: { run: index } });
     data.push({
-      type: "scatter", mode: "lines", name: `${label} median`, legendgroup: label, x: s.x, y: q(2),
+      type: "scatter", mode: "lines", name: label, legendgroup: label, x: s.x, y: q(2), meta: { run: index },
       line: { color: c, width: style.line },
     });
     data.push({
-      type: "scatter", mode: "lines", name: `${label} min/max`, legendgroup: label, showlegend: false,
+      type: "scatter", mode: "lines", name: `${label} min/max`, legendgroup: label, showlegend: false, meta: { run: index },
       x: [...s.x, null, ...s.x], y: [...q(0), null, ...q(4)], line: { color: c, width: 1, dash: "dot" },
     });
   }
-  const layout = baseLayout(style, `${layerName} · ${tap}: percentiles 15/50/85, min and max`);
+  const layout = baseLayout(style, `${layerName} · ${tap}: median, band 15–85%, dotted min and max`);
   layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
   return { data, layout };
 }
@@ -221,18 +228,34 @@ export const OVER_TIME = {
   backprop: ["gradient norm at each layer's pre-activation (grad tap)", (ls) => ls.taps.grad?.norm ?? undefined, "log"],
 };
 
+// Many runs: the chosen few as lines, the rest as a band per family and layer (picks.js).
 export function overTimeFigure(model, style, which) {
   const [title, pick, type] = OVER_TIME[which];
   const data = [];
+  const chosen = chosenRuns(model, style.picked);
+  const banded = new Set();
   model.layers.forEach((layer, li) => {
-    for (const [index, s] of layerSeries(model, layer.name, pick)) {
+    const dash = DASHES[li % DASHES.length];
+    const series = layerSeries(model, layer.name, pick);
+    for (const f of familySpreads(model, series, chosen)) {
+      const c = FAMILIES[f.norm].base;
+      data.push({
+        ...rangeTrace(`${f.name}: 10–90% of ${f.runs} others`, f.name, c, f.x, f.low, f.high), fillcolor: fade(c, 0.12),
+        line: { color: fade(c, 0.4), width: 0.5, dash }, showlegend: !banded.has(f.norm), meta: { family: f.norm },
+      });
+      banded.add(f.norm);
+    }
+    for (const [index, s] of series) {
+      if (!chosen.has(index)) continue;
       const label = model.runs[index].label;
       data.push({
-        type: "scatter", mode: "lines", name: `${label} ${layer.name}`, legendgroup: label,
-        x: s.x, y: s.y.map((v) => v ?? null),
-        line: { color: color(index), width: style.line * 0.7, dash: DASHES[li % DASHES.length] },
+        type: "scatter", mode: "lines", name: label, legendgroup: label, showlegend: li === 0, meta: { run: index },
+        hovertemplate: `%{y:.3g}<extra>${label} ${layer.name}</extra>`, x: s.x, y: s.y.map((v) => v ?? null),
+        line: { color: runColour(model.experiment.spec, index), width: style.line * 0.7, dash },
       });
     }
+    // the key to the dashes: one grey sample line per layer
+    data.push({ type: "scatter", mode: "lines", name: layer.name, x: [null], y: [null], line: { color: "#777", width: style.line * 0.7, dash } });
   });
   const layout = baseLayout(style, title);
   layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
@@ -254,48 +277,20 @@ export function bnFigure(model, style, layerName, which) {
   const layout = baseLayout(style, `${layerName} · BN ${title}`);
   layout.margin = { l: 55, r: 10, t: 30 + style.font, b: 30 };
   const data = [];
+  const chosen = chosenRuns(model, style.picked);
   for (const [index, s] of layerSeries(model, layerName, (ls) => ls.bn ?? undefined)) {
+    if (!chosen.has(index)) continue;
     const label = model.runs[index].label;
     const vals = s.y.map(pick);
-    data.push({ type: "scatter", mode: "lines", name: `${label} batch`, x: s.x, y: vals.map((v) => v[0]), line: { color: color(index), width: style.line * 0.7 } });
+    data.push({ type: "scatter", mode: "lines", name: `${label} batch`, meta: { run: index }, x: s.x, y: vals.map((v) => v[0]), line: { color: runColour(model.experiment.spec, index), width: style.line * 0.7 } });
     if (vals[0]?.length > 1) {
-      data.push({ type: "scatter", mode: "lines", name: `${label} running`, x: s.x, y: vals.map((v) => v[1]), line: { color: color(index), width: style.line, dash: "dash" } });
+      data.push({ type: "scatter", mode: "lines", name: `${label} running`, meta: { run: index }, x: s.x, y: vals.map((v) => v[1]), line: { color: runColour(model.experiment.spec, index), width: style.line, dash: "dash" } });
     }
   }
   if (!data.length) {
     layout.annotations = [{ text: "no BN layer here", xref: "paper", yref: "paper", x: 0.5, y: 0.5, showarrow: false }];
   }
   return { data, layout };
-}
-
-// The parameters a sweep can vary: the variant field holding each, and the experiment-wide value it overrides.
-const SWEPT = {
-  "optimizer.lr": { field: "lr", title: "learning rate", base: (spec) => spec.optimizer.lr },
-  "optimizer.momentum": { field: "momentum", title: "momentum β", base: (spec) => spec.optimizer.momentum },
-  "optimizer.weight_decay": { field: "weight_decay", title: "weight decay", base: (spec) => spec.optimizer.weight_decay },
-  "batch_size": { field: "batch_size", title: "batch size", base: (spec) => spec.batch_size },
-};
-const NORM_NAMES = { none: "no norm", batch: "BatchNorm", layer: "LayerNorm" };
-const NORM_ORDER = ["none", "batch", "layer"];
-
-export const isSweep = (spec) => Boolean(spec.sweep) || new Set(spec.variants.map((v) => v.lr ?? spec.optimizer.lr)).size >= 3;
-
-// What a sweep varies, in the order its labels name them (a hand-made learning-rate sweep varies the lr).
-export function sweptParams(spec) {
-  if (spec.sweep) return Object.keys(SWEPT).filter((p) => p in spec.sweep.params);
-  return isSweep(spec) ? ["optimizer.lr"] : [];
-}
-
-// How a parameter's axis reads: β as 1 − β on a log axis (near 1 is where it matters), a parameter drawn on a
-// log scale or spread over decades on a log axis, the rest linear.
-export function sweepAxis(spec, param) {
-  const d = spec.sweep?.params[param];
-  const value = (v, i) => v[SWEPT[param].field] ?? SWEPT[param].base(spec, i);
-  if (param === "optimizer.momentum") return { title: "1 − β", type: "log", of: (v) => 1 - value(v) };
-  const values = d?.grid ?? d?.choice ?? [];
-  const decades = values.length && Math.min(...values) > 0 && Math.max(...values) / Math.min(...values) >= 100;
-  const log = d ? Boolean(d.log_uniform) || decades : param === "optimizer.lr";
-  return { title: SWEPT[param].title, type: log ? "log" : "linear", of: value };
 }
 
 // A round of a sweep: its spec and each variant's last validation accuracy (eval mode).
@@ -381,12 +376,12 @@ const spread = (values) => {
 };
 
 // The range over the step sizes of a per-η series, and the series at one η, for one variant.
-function overEtas(run, style, x, series, what, at) {
-  const c = color(run.index);
+function overEtas(model, run, style, x, series, what, at) {
+  const c = runColour(model.experiment.spec, run.index);
   const s = series.map(spread);
   return [
-    rangeTrace(`${run.label} ${what} range`, run.label, c, x, s.map((v) => v[0]), s.map((v) => v[1])),
-    { type: "scatter", mode: "lines", name: `${run.label} ${at[0]}`, legendgroup: run.label, x, y: at[1], line: { color: c, width: style.line } },
+    { ...rangeTrace(`${run.label} ${what} range`, run.label, c, x, s.map((v) => v[0]), s.map((v) => v[1])), meta: { run: run.index } },
+    { type: "scatter", mode: "lines", name: `${run.label} ${at[0]}`, legendgroup: run.label, meta: { run: run.index }, x, y: at[1], line: { color: c, width: style.line } },
   ];
 }
 
@@ -413,19 +408,19 @@ export function landscapeFigure(model, style, which, layerName) {
   for (const run of model.runs) {
     const { x, y } = run.landscape;
     if (!x.length) continue;
-    const c = color(run.index);
+    const c = runColour(model.experiment.spec, run.index);
     if (which === "loss") {
-      data.push(...overEtas(run, style, x, y.map((l) => l.loss_at), "loss", ["L(w)", y.map((l) => finiteOr(l.loss))]));
+      data.push(...overEtas(model, run, style, x, y.map((l) => l.loss_at), "loss", ["L(w)", y.map((l) => finiteOr(l.loss))]));
     } else if (which === "grad") {
       const [i, m] = nearestToLr(model.experiment.spec);
       const at = [m === 1 ? "at η = lr" : `at η = ${m}×lr`, y.map((l) => finiteOr(l.grad_change[i]))];
-      data.push(...overEtas(run, style, x, y.map((l) => l.grad_change), "‖Δg‖", at));
+      data.push(...overEtas(model, run, style, x, y.map((l) => l.grad_change), "‖Δg‖", at));
     } else if (which === "beta") {
-      data.push({ type: "scatter", mode: "lines", name: run.label, x, y: y.map((l) => finiteOr(l.beta)), line: { color: c, width: style.line } });
+      data.push({ type: "scatter", mode: "lines", name: run.label, meta: { run: run.index }, x, y: y.map((l) => finiteOr(l.beta)), line: { color: c, width: style.line } });
     } else {
       const shift = y.map((l) => l.shift[li] ?? null);
       data.push({
-        type: "scatter", mode: "lines", name: run.label, x, y: shift.map((s) => finiteOr(s?.cos)),
+        type: "scatter", mode: "lines", name: run.label, meta: { run: run.index }, x, y: shift.map((s) => finiteOr(s?.cos)),
         customdata: shift.map((s) => finiteOr(s?.l2)), hovertemplate: "cos %{y:.3f}, ‖G − G′‖ %{customdata:.3g}<extra>" + run.label + "</extra>",
         line: { color: c, width: style.line },
       });
@@ -445,9 +440,9 @@ export function dependenceFigure(model, style) {
   for (const run of model.runs) {
     const { x, y } = run.dependence;
     if (!x.length) continue;
-    const c = color(run.index);
-    data.push({ type: "scatter", mode: "lines+markers", name: `${run.label} batches of its size`, legendgroup: run.label, x, y: y.map((d) => finiteOr(d.flips)), line: { color: c, width: style.line } });
-    data.push({ type: "scatter", mode: "lines+markers", name: `${run.label} pairs`, legendgroup: run.label, x, y: y.map((d) => finiteOr(d.flips_pairs)), line: { color: c, width: style.line, dash: "dash" } });
+    const c = runColour(model.experiment.spec, run.index);
+    data.push({ type: "scatter", mode: "lines+markers", name: `${run.label} batches of its size`, legendgroup: run.label, meta: { run: run.index }, x, y: y.map((d) => finiteOr(d.flips)), line: { color: c, width: style.line } });
+    data.push({ type: "scatter", mode: "lines+markers", name: `${run.label} pairs`, legendgroup: run.label, meta: { run: run.index }, x, y: y.map((d) => finiteOr(d.flips_pairs)), line: { color: c, width: style.line, dash: "dash" } });
   }
   const layout = baseLayout(style, "train mode: predictions that change with the batch (eval mode: none)");
   layout.xaxis = { ...layout.xaxis, title: { text: "step" } };

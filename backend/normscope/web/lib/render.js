@@ -22,12 +22,15 @@ function keep(timings, ms) {
 
 export class Renderer {
   // buttons(chartEl): the extra modebar buttons of a chart (its image and link buttons);
-  // doubleClicked(chartEl): a double click in a chart's plot area, which Plotly keeps from the page
-  // hasData(): whether there is anything to draw yet (no empty axes before the first frame)
-  constructor(buttons = () => [], doubleClicked = () => {}, hasData = () => true) {
+  // doubleClicked(chartEl): a double click in a chart's plot area, which Plotly keeps from the page;
+  // hasData(): whether there is anything to draw yet (no empty axes before the first frame);
+  // decorate(figure): every built figure passes through it (the key, the highlight); plotted(chartEl): once drawn
+  constructor(buttons = () => [], doubleClicked = () => {}, hasData = () => true, decorate = (figure) => figure, plotted = () => {}) {
     this.buttons = buttons;
     this.doubleClicked = doubleClicked;
     this.hasData = hasData;
+    this.decorate = decorate;
+    this.plotted = plotted;
     this.panels = new Map(); // id -> {el, build, config, visible, sized, drawnAt, cost, traces, error}
     this.version = 0; // bumped by invalidate(): every chart is stale until redrawn; nothing drawn before
     this.pending = false;
@@ -122,7 +125,7 @@ export class Renderer {
   }
 
   drawOne(panel) {
-    const { data, layout } = panel.build();
+    const { data, layout } = this.decorate(panel.build());
     layout.datarevision = this.version; // series grow in place: same arrays, new points
     fitTitle(layout, panel.el.clientWidth);
     if (panel.legendShift && layout.legend) layout.legend = { ...layout.legend, y: (layout.legend.y ?? 0) - panel.legendShift };
@@ -130,6 +133,7 @@ export class Renderer {
     const first = !panel.el.data;
     Plotly.react(panel.el, data, layout, panel.config);
     if (first) panel.el.on("plotly_doubleclick", () => this.doubleClicked(panel.el));
+    if (first) this.plotted(panel.el);
     if (panel.resizeDue && !first) Plotly.Plots.resize(panel.el); // react keeps the size it had: fit the new box
     panel.resizeDue = false;
     // a legend under the plot is placed in the plot's height, which its own rows shrink: measured, and moved
@@ -137,7 +141,8 @@ export class Renderer {
     const shift = legendOverlap(panel.el);
     if (shift > 0 && panel.legendShift < 3) Object.assign(panel, { legendShift: panel.legendShift + 1.5 * shift, drawnAt: -1 });
     if (legendTooTall(panel.el)) Object.assign(panel, { legendTooTall: true, drawnAt: -1 });
-    panel.traces = data.filter((tr) => (tr.x?.length ?? 0) > 0 || (tr.z?.length ?? 0) > 0 || tr.dimensions?.length).length;
+    // a trace of nulls only carries a key (a legend sample, a colour bar): not data
+    panel.traces = data.filter((tr) => (tr.x ?? []).some((v) => v !== null) || (tr.z?.length ?? 0) > 0 || tr.dimensions?.length).length;
   }
 
   // What each chart holds and cost at its last draw: read by the browser tests.
