@@ -31,6 +31,7 @@ RUNTIME_FILES = {
     "normscope/web/style.css",
     "normscope/web/lib/figures.js",
     "normscope/lessons/ioffe-szegedy.toml",
+    "normscope/lessons/lectures/batch-norm.toml",
 }
 
 

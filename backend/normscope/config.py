@@ -64,7 +64,8 @@ class Settings(BaseSettings):
     ray_group_gpus: float = Field(1.0, gt=0, le=64, description="GPUs each group asks Ray for, on CUDA.")
     lessons_path: str = Field(
         "",
-        description="More folders of own lessons (<id>.toml), separated by colons: a course's repository.",
+        description="More folders of own lessons (<id>.toml; lectures in their lectures/), separated by "
+        "colons: a course's repository.",
     )
     max_recording_mb: float = Field(
         2048,
@@ -93,6 +94,11 @@ class Settings(BaseSettings):
     def lessons_dir(self) -> Path:
         """Own lessons: where the presenter's saved ones go."""
         return self.data_dir / "lessons"
+
+    @property
+    def lectures_dir(self) -> Path:
+        """Own lectures: lists of lessons, one file each."""
+        return self.data_dir / "lectures"
 
     @property
     def lesson_folders(self) -> list[Path]:

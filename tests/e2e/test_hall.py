@@ -217,17 +217,12 @@ def test_the_room_follows_the_presenter_s_replay_position(page: Page, server: Se
     expect(late.locator("#replay-step")).to_have_text("step 100 / 300")
 
 
-def test_the_share_screen_s_qr_code_opens_this_experiment_s_viewer_link(
-    page: Page, server: Server, live: str
-):
+def test_the_share_screen_s_qr_code_is_the_room_s_link(page: Page, server: Server, live: str):
     lead = presenter(page, server, live)
-    lead.select_option("#layer", "hidden2")
-    lead.check('input[name="tap"][value="act"]')
     lead.click("#share")
     expect(lead.locator("#share-screen")).to_be_visible()
     url = lead.locator("#share-url").inner_text()
-    assert url.startswith(server.url) and f"/experiments/{live}?" in url
-    assert "layer=hidden2" in url and "tap=act" in url and "token" not in url
+    assert url == f"{server.url}/room"  # one scan for the lecture: the room follows the presenter
     expect(lead.locator("#share-hint")).to_contain_text("--host 0.0.0.0")  # this server listens on loopback
     lead.wait_for_function("() => document.getElementById('share-qr').complete")
     shot = Image.open(io.BytesIO(lead.locator("#share-qr").screenshot()))

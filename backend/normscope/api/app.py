@@ -13,11 +13,11 @@ from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
 
 from normscope import __version__
-from normscope.api import exports, hall, ingest, lessons, pages, routes, ws
+from normscope.api import exports, hall, ingest, lectures, lessons, pages, room, routes, ws
 from normscope.catalog import DataRoot
 from normscope.config import Settings
 from normscope.jobs.manager import JobManager
-from normscope.lessons import Lessons
+from normscope.lessons import Lectures, Lessons
 from normscope.realtime import Hub
 from normscope.store import Store
 
@@ -71,6 +71,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.lessons = Lessons.from_settings(settings)
+    app.state.lectures = Lectures.from_settings(settings, app.state.lessons)
 
     @app.middleware("http")
     async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -95,6 +96,8 @@ def create_app(settings: Settings) -> FastAPI:
 
     app.include_router(routes.router)
     app.include_router(lessons.router)
+    app.include_router(lectures.router)
+    app.include_router(room.router)
     app.include_router(hall.router)
     app.include_router(exports.router)
     app.include_router(ws.router)

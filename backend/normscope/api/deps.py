@@ -8,7 +8,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from normscope.config import Settings
 from normscope.jobs.manager import JobManager
-from normscope.lessons import Lessons
+from normscope.lessons import Lectures, Lessons
 from normscope.store import Store
 
 
@@ -28,10 +28,15 @@ def _lessons(request: Request) -> Lessons:
     return request.app.state.lessons
 
 
+def _lectures(request: Request) -> Lectures:
+    return request.app.state.lectures
+
+
 StoreDep = Annotated[Store, Depends(_store)]
 ManagerDep = Annotated[JobManager, Depends(_manager)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 LessonsDep = Annotated[Lessons, Depends(_lessons)]
+LecturesDep = Annotated[Lectures, Depends(_lectures)]
 _bearer = HTTPBearer(auto_error=False, description="The presenter token printed at server start.")
 
 

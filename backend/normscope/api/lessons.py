@@ -9,10 +9,18 @@ from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from normscope.api.deps import LessonsDep, ManagerDep, Presenter, SettingsDep
+from normscope.api.deps import LecturesDep, LessonsDep, ManagerDep, Presenter, SettingsDep
 from normscope.api.routes import BODY, ERRORS, PRESENTER, errors, launch_spec, prepared_marks, read_body
 from normscope.jobs.manager import NoRoom
-from normscope.lessons import MAX_LESSON_BYTES, Entry, Lesson, LessonConflict, LessonInfo, LessonLaunch
+from normscope.lessons import (
+    MAX_LESSON_BYTES,
+    Entry,
+    Lectures,
+    Lesson,
+    LessonConflict,
+    LessonInfo,
+    LessonLaunch,
+)
 from normscope.schemas import Experiment, ExperimentSource
 from normscope.schemas.spec import LESSON_ID
 from normscope.store.recordings import RecordingRefused, read_head
@@ -62,6 +70,21 @@ def held(entry: Entry | None, lesson_id: str) -> Entry:
     if entry is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lesson {lesson_id!r}")
     return entry
+
+
+def in_lecture(lectures: Lectures, lecture_id: str, lesson_id: str) -> None:
+    """A lesson launched as part of a lecture must be one of the lecture's lessons (422 naming the field)."""
+    entry = lectures.get(lecture_id)
+    if entry is None:
+        raise invalid(f"no lecture {lecture_id!r}", "lecture_missing", "lecture")
+    if entry.lecture is None:
+        raise invalid(
+            f"the lecture does not validate: {'; '.join(entry.errors)}", "lecture_broken", "lecture"
+        )
+    if entry.lecture.position(lesson_id) is None:
+        raise invalid(
+            f"the lesson {lesson_id!r} is not in the lecture {lecture_id!r}", "not_in_lecture", "lecture"
+        )
 
 
 def invalid(msg: str, kind: str, *where: str) -> RequestValidationError:
@@ -185,23 +208,28 @@ def delete_lesson(lesson_id: LessonId, lessons: LessonsDep) -> Response:
 async def launch_lesson(
     lesson_id: LessonId,
     lessons: LessonsDep,
+    lectures: LecturesDep,
     manager: ManagerDep,
     settings: SettingsDep,
     ask: LessonLaunch | None = None,
 ) -> Experiment:
     """The lesson's spec launched as by POST /experiments, with spec.lesson set to the lesson's id; or its
     recording played (mode recording). Without a mode: the recording when the lesson has one and the server
-    trains on no GPU (as its workers found: the server itself never loads torch), else train."""
+    trains on no GPU (as its workers found: the server itself never loads torch), else train. With a lecture,
+    the lesson must be one of its lessons, and the experiment carries it in spec.lecture."""
     entry = held(await asyncio.to_thread(lessons.get, lesson_id), lesson_id)
     lesson = entry.lesson
     if lesson is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "\n".join(entry.errors))
-    mode = ask.mode if ask is not None else None
+    ask = ask or LessonLaunch()
+    if ask.lecture is not None:
+        await asyncio.to_thread(in_lecture, lectures, ask.lecture, lesson_id)
+    mode = ask.mode
     if mode is None:
         mode = "recording" if lesson.recording is not None and not manager.trains_on_gpu else "train"
     if mode == "train":
-        spec = lesson.spec.model_copy(update={"lesson": entry.id}, deep=True)
-        return launch_spec(spec, manager, prepared_marks(lesson))
+        made = {"lesson": entry.id, "lecture": ask.lecture}
+        return launch_spec(lesson.spec.model_copy(update=made, deep=True), manager, prepared_marks(lesson))
     path = entry.recording_path()
     if lesson.recording is None or path is None:
         raise HTTPException(status.HTTP_409_CONFLICT, "this lesson has no recording")
@@ -213,7 +241,7 @@ async def launch_lesson(
             status.HTTP_422_UNPROCESSABLE_ENTITY, f"{entry.label}: recording {path.name}: {e}"
         ) from None
     # the spec the recording trained (its steps may be fewer), at the pace the lesson starts at now
-    fields = {"lesson": entry.id, "external": None, "pace": lesson.spec.pace}
+    fields = {"lesson": entry.id, "lecture": ask.lecture, "external": None, "pace": lesson.spec.pace}
     spec = head.spec.model_copy(update=fields, deep=True)
     source = ExperimentSource(lesson=entry.id, recording=lesson.recording)
     try:

@@ -13,6 +13,12 @@ def index() -> FileResponse:
     return FileResponse(web_dir() / "index.html")
 
 
+@router.get("/room")
+def room() -> FileResponse:
+    """The room's link: one for the whole lecture; it opens whatever the presenter shows."""
+    return FileResponse(web_dir() / "room.html")
+
+
 @router.get("/experiments/{experiment_id}")
 def experiment_page(experiment_id: str) -> FileResponse:
     return FileResponse(web_dir() / "experiment.html")

@@ -34,6 +34,7 @@ PRESENTER_ONLY = {
     "view": "only the presenter sets the room's view: PUT /api/experiments/{id}/view with the token",
     "mark": "only the presenter drops marks: POST /api/experiments/{id}/marks with the token",
     "unmark": "only the presenter removes marks: DELETE /api/experiments/{id}/marks/{mark} with the token",
+    "room": "only the presenter moves the room: PUT /api/room with the token",
 }
 
 
@@ -105,6 +106,11 @@ async def _serve(
         last = await _send_history(ws, store, experiment_id, history, gzipped)
     except (WebSocketDisconnect, OSError):
         return  # gone while the history went out
+    await stream_live(ws, sub, last, f"viewer of {experiment_id}")
+
+
+async def stream_live(ws: WebSocket, sub: Subscriber, last: int, who: str) -> None:
+    """What the hub publishes goes out while the client's pings are answered, until either side ends."""
     sender = asyncio.create_task(_pump(ws, sub, last))
     receiver = asyncio.create_task(_receive(ws, sub))
     done, pending = await asyncio.wait({sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
@@ -117,7 +123,7 @@ async def _serve(
     for task in done:
         error = task.exception()
         if error is not None and not _disconnected(ws, error):
-            log.error("viewer of %s: %s failed", experiment_id, task.get_coro().__name__, exc_info=error)
+            log.error("%s: %s failed", who, task.get_coro().__name__, exc_info=error)
 
 
 def _disconnected(ws: WebSocket, error: BaseException) -> bool:

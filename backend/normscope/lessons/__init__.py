@@ -1,5 +1,5 @@
-"""Lessons as TOML files: the built-in ones beside this module, own ones in $NORMSCOPE_DATA_DIR/lessons/ and
-the folders of NORMSCOPE_LESSONS_PATH."""
+"""Lessons and lectures (ordered lists of lessons) as TOML files: the built-in ones beside this module, own
+ones in $NORMSCOPE_DATA_DIR/lessons/ (and lectures/) and the folders of NORMSCOPE_LESSONS_PATH."""
 
 from normscope.lessons.catalogue import (
     MAX_LESSON_BYTES,
@@ -12,6 +12,7 @@ from normscope.lessons.catalogue import (
     to_toml,
     write_file,
 )
+from normscope.lessons.lecture import Lecture, LectureEntry, LectureInfo, Lectures
 from normscope.lessons.model import (
     Lesson,
     LessonInfo,
@@ -26,6 +27,10 @@ from normscope.lessons.model import (
 __all__ = [
     "MAX_LESSON_BYTES",
     "Entry",
+    "Lecture",
+    "LectureEntry",
+    "LectureInfo",
+    "Lectures",
     "Lesson",
     "LessonConflict",
     "LessonInfo",

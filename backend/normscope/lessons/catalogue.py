@@ -9,9 +9,10 @@ import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar, Self, TypeVar
 
 import tomli_w
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from normscope.config import Settings
 from normscope.lessons.model import Lesson, LessonInfo, Source, field_errors
@@ -46,16 +47,31 @@ class LessonConflict(Exception):
 
 
 @dataclass(frozen=True)
-class Entry:
-    """One lesson file as read: its lesson, or the errors (each 'label: field: message') that say why not."""
+class File:
+    """One TOML file as read (a lesson's or a lecture's): its errors, each 'label: field: message', say why
+    what it holds is not usable; a subclass adds the field (named by `holds`) that holds what was read."""
 
+    holds: ClassVar[str]
+    kind: ClassVar[str]  # what the file holds, in an error's words: "lesson", "lecture"
     id: str
     source: Source
     path: Path
     label: str
-    lesson: Lesson | None = None
     errors: tuple[str, ...] = ()
     text: str | None = None  # the file's text; None when it was not read (too large) or is not UTF-8
+
+    def broken(self, *why: str) -> Self:
+        errors = (*self.errors, *(f"{self.label}: {w}" for w in why))
+        return dataclasses.replace(self, **{self.holds: None}, errors=errors)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Entry(File):
+    """One lesson file as read: its lesson, or the errors that say why not."""
+
+    holds: ClassVar[str] = "lesson"
+    kind: ClassVar[str] = "lesson"
+    lesson: Lesson | None = None
 
     def info(self) -> LessonInfo:
         fields = dict(self.lesson) if self.lesson is not None else {"id": self.id}
@@ -67,15 +83,13 @@ class Entry:
             return None
         return self.path.parent / self.lesson.recording.file
 
-    def broken(self, *why: str) -> "Entry":
-        return dataclasses.replace(
-            self, lesson=None, errors=(*self.errors, *(f"{self.label}: {w}" for w in why))
-        )
+
+F = TypeVar("F", bound=File)
 
 
-def read(path: Path, source: Source, label: str) -> Entry:
-    """A lesson file, named <id>.toml (its `id` may be left out); never raises for what the file holds."""
-    entry = Entry(path.stem, source, path, label)
+def read_as(cls: type[F], model: type[BaseModel], path: Path, source: Source, label: str) -> F:
+    """A file named <id>.toml (its `id` may be left out) read into `model`; never raises for what it holds."""
+    entry = cls(path.stem, source, path, label)
     try:
         with path.open("rb") as f:
             raw = f.read(MAX_LESSON_BYTES + 1)
@@ -83,7 +97,7 @@ def read(path: Path, source: Source, label: str) -> Entry:
         return entry.broken(f"cannot be read: {e.strerror}")
     if len(raw) > MAX_LESSON_BYTES:
         return entry.broken(
-            f"larger than {MAX_LESSON_BYTES // 1024} KB, the most a lesson file may be; not read"
+            f"larger than {MAX_LESSON_BYTES // 1024} KB, the most a {cls.kind} file may be; not read"
         )
     try:
         text = raw.decode()
@@ -96,12 +110,17 @@ def read(path: Path, source: Source, label: str) -> Entry:
         return entry.broken(f"not TOML: {e}")
     data.setdefault("id", path.stem)
     try:
-        lesson = Lesson.model_validate(data)
+        held = model.model_validate(data)
     except ValidationError as e:
         return entry.broken(*field_errors(e))
-    if lesson.id != path.stem:
-        return entry.broken(f"id: {lesson.id!r} is not the file's name, {path.name}")
-    return dataclasses.replace(entry, lesson=lesson)
+    if data["id"] != path.stem:  # validated: a string, the model's id
+        return entry.broken(f"id: {data['id']!r} is not the file's name, {path.name}")
+    return dataclasses.replace(entry, **{cls.holds: held})  # type: ignore[arg-type]
+
+
+def read(path: Path, source: Source, label: str) -> Entry:
+    """A lesson file, named <id>.toml (its `id` may be left out); never raises for what the file holds."""
+    return read_as(Entry, Lesson, path, source, label)
 
 
 def to_toml(lesson: Lesson) -> str:
@@ -159,15 +178,16 @@ def builtin_lesson(lesson_id: str) -> Lesson:
     return entry.lesson
 
 
-def claimed(held: Sequence[Entry], more: Iterable[Entry]) -> list[Entry]:
+def claimed(held: Sequence[F], more: Iterable[F]) -> list[F]:
     """Every entry in order, each id held by its first file: a later file of the same id is broken by it."""
     out, holders = list(held), {e.id: e for e in held}
     for entry in more:
         holder = holders.setdefault(entry.id, entry)
         if holder is not entry:
             builtin = holder.source == "builtin"
+            kind = entry.kind
             whose = (
-                "a built-in lesson's; an own lesson needs another" if builtin else f"taken by {holder.label}"
+                f"a built-in {kind}'s; an own {kind} needs another" if builtin else f"taken by {holder.label}"
             )
             entry = entry.broken(f"id: {entry.id!r} is {whose}")
         out.append(entry)

@@ -83,6 +83,11 @@ class LessonLaunch(Strict):
         description="train: a worker trains the spec; recording: the server plays the lesson's recording. "
         "Left out: train, unless the lesson has a recording and the server trains on no GPU.",
     )
+    lecture: str | None = Field(
+        None,
+        pattern=LESSON_ID,
+        description="Launched as part of this lecture (spec.lecture): the lesson must be one of its lessons.",
+    )
 
 
 class LessonInfo(BaseModel):

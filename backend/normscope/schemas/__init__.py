@@ -34,7 +34,7 @@ from normscope.schemas.frame import (
     Tap,
     TapStats,
 )
-from normscope.schemas.hall import Mark, MarkCreate, Share, ViewState
+from normscope.schemas.hall import Mark, MarkCreate, Room, RoomSet, Share, ViewState
 from normscope.schemas.ingest import ClientEnd, ClientStatus, ControlMessage
 from normscope.schemas.spec import (
     DatasetSpec,
@@ -82,6 +82,8 @@ __all__ = [
     "OptimizerSpec",
     "ProbeSpec",
     "Recording",
+    "Room",
+    "RoomSet",
     "RunFrame",
     "RunInfo",
     "RunStatus",

@@ -42,6 +42,28 @@ class Mark(BaseModel):
     created_at: datetime
 
 
+class RoomSet(BaseModel):
+    """What the presenter shows the room: PUT /api/room."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    experiment_id: str = Field(
+        min_length=1, max_length=64, description="The experiment every follower opens."
+    )
+
+
+class Room(BaseModel):
+    """What the room is shown: the experiment, and where it stands in its lecture (null outside one)."""
+
+    experiment: str | None = Field(
+        None, description="The experiment's id; null before the presenter shows one."
+    )
+    lecture: str | None = Field(
+        None, description="The lecture the experiment was launched in (spec.lecture)."
+    )
+    position: int | None = Field(None, ge=1, description="Its lesson's place in the lecture, from 1.")
+
+
 class Share(BaseModel):
     """Where the room can reach this server: base URLs a viewer link starts with."""
 
@@ -61,3 +83,8 @@ def mark_message(mark: Mark) -> str:
 
 def unmark_message(mark_id: int) -> str:
     return f'{{"type":"unmark","id":{mark_id}}}'
+
+
+def room_message(room: Room) -> str:
+    """{"type": "room", "experiment", "lecture", "position"}: to /ws/room on connect and on every change."""
+    return '{"type":"room",' + room.model_dump_json()[1:]

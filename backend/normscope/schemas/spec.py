@@ -277,6 +277,9 @@ class ExperimentSpec(Strict):
     lesson: str | None = Field(
         None, pattern=LESSON_ID, description="The id of the lesson it was launched from; null: none."
     )
+    lecture: str | None = Field(
+        None, pattern=LESSON_ID, description="The lecture its lesson was launched as part of; null: none."
+    )
 
     @field_validator("variants")
     @classmethod

@@ -20,6 +20,7 @@ from normscope.schemas import (
     LayerInfo,
     Mark,
     MarkCreate,
+    Room,
     RunInfo,
     ViewState,
 )
@@ -64,6 +65,12 @@ CREATE TABLE IF NOT EXISTS marks (
     created_at TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS marks_of_experiment ON marks (experiment_id, step);
+CREATE TABLE IF NOT EXISTS room (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    experiment_id TEXT REFERENCES experiments(id) ON DELETE SET NULL,
+    lecture TEXT,
+    position INTEGER
+);
 CREATE TABLE IF NOT EXISTS frames (
     experiment_id TEXT NOT NULL REFERENCES experiments(id) ON DELETE CASCADE,
     step INTEGER NOT NULL,
@@ -346,7 +353,9 @@ class Store:
         """Stores a frame; False when its experiment is gone (deleted while the frame was on its way).
         Raises StoreFull when the frame would pass the store's limit."""
         with self._tx() as db:
-            if self.max_bytes is not None and self._used() + len(body) > self.max_bytes:
+            # a frame's text takes whole pages (overflow pages past one), and one more for its leaf
+            pages = -(-len(body) // self._page_size) + 1
+            if self.max_bytes is not None and self._used() + pages * self._page_size > self.max_bytes:
                 raise StoreFull(self.limit_message())
             if not db.execute(
                 "UPDATE experiments SET step = MAX(step, ?) WHERE id = ?", (step, experiment_id)
@@ -405,7 +414,7 @@ class Store:
                 )
         return out
 
-    # the lecture hall: the presenter's view and marks -------------------------------------------------
+    # the lecture hall: the presenter's view, marks and the room ------------------------------------
     def set_view(self, experiment_id: str, view: ViewState) -> bool:
         """False when the experiment does not exist."""
         with self._tx() as db:
@@ -424,6 +433,26 @@ class Store:
                 "SELECT body FROM views WHERE experiment_id = ?", (experiment_id,)
             ).fetchone()
         return None if row is None else ViewState.model_validate_json(row[0])
+
+    def set_room(self, room: Room) -> bool:
+        """What the room is shown, one row kept across restarts; False when the experiment does not exist."""
+        with self._tx() as db:
+            return (
+                db.execute(
+                    "INSERT OR REPLACE INTO room (id, experiment_id, lecture, position) "
+                    "SELECT 1, ?, ?, ? WHERE EXISTS (SELECT 1 FROM experiments WHERE id = ?)",
+                    (room.experiment, room.lecture, room.position, room.experiment),
+                ).rowcount
+                > 0
+            )
+
+    def room(self) -> Room:
+        """All null before the presenter showed anything, or once the experiment shown was deleted."""
+        with self._lock:
+            row = self._db.execute("SELECT experiment_id, lecture, position FROM room").fetchone()
+        if row is None or row[0] is None:
+            return Room()
+        return Room(experiment=row[0], lecture=row[1], position=row[2])
 
     def add_mark(self, experiment_id: str, mark: MarkCreate) -> Mark:
         """Raises TooManyMarks past MAX_MARKS; the caller has checked that the experiment exists."""

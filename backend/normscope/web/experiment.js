@@ -16,6 +16,7 @@ import { snapshotButtons } from "./lib/snapshot.js";
 import { isSweep, sweptParams } from "./lib/sweep.js";
 import { fetchFolds, showFolds } from "./lib/fold.js";
 import { loadFrames, setupReplay } from "./lib/replay.js";
+import { RoomLead, followRoom, lectureBar, roomAssigns, roomPage } from "./lib/room.js";
 import { Stream } from "./lib/stream.js";
 import { chartStyle, hallState, readView, viewQuery, writeView } from "./lib/view.js";
 import { api, presenterToken } from "./token.js";
@@ -24,7 +25,12 @@ const TERMINAL = new Set(["done", "cancelled", "failed", "interrupted"]);
 const el = (id) => document.getElementById(id);
 // The HTML export's embedded experiment (set by offline.js), or null on the server's page.
 const offline = window.NORMSCOPE_EXPORT ?? null;
-const experimentId = offline ? offline.experiment.id : decodeURIComponent(location.pathname.split("/").pop());
+// The room page keeps a spare page loaded (Plotly and these modules ready) and tells it which experiment to open.
+const experimentId = offline
+  ? offline.experiment.id
+  : new URLSearchParams(location.search).has("spare")
+    ? await roomAssigns()
+    : decodeURIComponent(location.pathname.split("/").pop());
 const presenter = !offline && Boolean(presenterToken()); // keeps a ?token= before the view rewrites the query
 const view = readView();
 // The lesson the experiment was launched from (spec.lesson), or the one an old `?preset=` link names.
@@ -236,8 +242,46 @@ function setupView(layers) {
 
 // The hall: the presenter's page sends each view it shows to the room; a viewer's page follows it.
 const lead = presenter ? new Lead(experimentId) : null;
-const follow = presenter || offline ? null : new Follow(el("follow"), showPresenterView);
-if (presenter) setupShare(experimentId, () => viewQuery({ ...view, open: null }));
+const follow = presenter || offline ? null : new Follow(el("follow"), showPresenterView, (on) => view.room && followChanged(on));
+if (presenter) setupShare();
+
+// The room: the presenter's page shows the room what it opens (unless private); a page opened from the room's
+// link moves on with the presenter, or, once its viewer stopped following, says where the presenter went.
+const roomLead = presenter ? new RoomLead(el("to-room"), experimentId) : null;
+roomLead?.show(experimentId, true);
+let roomElsewhere = null; // what the room is shown, when it is not this experiment
+// Inside the room page that page moves on (it holds the room's socket); opened alone, this page does.
+const embedded = window.parent !== window;
+function roomMoved(elsewhere) {
+  roomElsewhere = elsewhere;
+  if (!roomElsewhere) el("moved-on").hidden = true;
+  else if (!follow.on) showMovedOn(roomElsewhere);
+  else if (!embedded) location.replace(roomPage(roomElsewhere));
+}
+function followChanged(on) {
+  if (embedded) parent.postMessage({ type: "follow", on }, location.origin);
+  else if (on && roomElsewhere) location.replace(roomPage(roomElsewhere));
+}
+if (view.room && follow) {
+  if (embedded) {
+    addEventListener("message", (ev) => {
+      if (ev.origin === location.origin && ev.data?.type === "room") roomMoved(ev.data.elsewhere);
+    });
+  } else {
+    followRoom((msg) => roomMoved(msg.experiment && msg.experiment !== experimentId ? msg.experiment : null));
+  }
+  el("moved-on-follow").addEventListener("click", () => follow.set(true));
+}
+
+async function showMovedOn(id) {
+  const link = el("moved-on-link");
+  link.href = embedded ? "/room" : roomPage(id);
+  link.target = embedded ? "_top" : "";
+  link.textContent = "open what the presenter shows";
+  el("moved-on").hidden = false;
+  const shown = await api(`/api/experiments/${encodeURIComponent(id)}`).catch(() => null);
+  if (shown && roomElsewhere === id) link.textContent = shown.spec.name;
+}
 if (presenter) marks.setupDialog(() => (replay ? replay.step() : model?.lastStep ?? 0));
 
 function showPresenterView(state) {
@@ -420,10 +464,15 @@ const handlers = {
   async hello(msg, first) {
     marks.set(msg.marks);
     if (first) {
-      const lesson = await lessonOf(msg.experiment.spec);
-      useLessonView(lesson, msg.view);
-      showLesson(lesson);
-      if (presenter && !msg.experiment.spec.external) saveAsLesson(lesson);
+      // the lesson's view matters only before the presenter showed one: then the charts need not wait for it
+      const lessonAsked = lessonOf(msg.experiment.spec);
+      if (!msg.view) useLessonView(await lessonAsked, msg.view);
+      lessonAsked.then((lesson) => {
+        showLesson(lesson);
+        fitFocus(); // the text pushes the charts down (the charts redraw at their new size by themselves)
+        if (presenter && !msg.experiment.spec.external) saveAsLesson(lesson);
+      });
+      if (!offline) lectureBar(msg.experiment.spec, roomLead);
       if (msg.view) follow?.received(msg.view);
       model = new ExperimentModel(msg.experiment, msg.layers);
       document.title = `normscope — ${msg.experiment.spec.name}`;

@@ -34,9 +34,10 @@ export class Lead {
 
 // Viewer: follows the presenter's view by default; one click (or choosing a view of one's own) stops it.
 export class Follow {
-  constructor(button, apply) {
+  constructor(button, apply, changed = () => {}) {
     this.button = button;
     this.apply = apply; // apply(state): show the presenter's view
+    this.changed = changed; // changed(on): following started or stopped (the room page moves only followers)
     this.latest = null; // the presenter's newest view, followed or not
     this.on = true;
     button.hidden = false;
@@ -55,6 +56,7 @@ export class Follow {
   set(on) {
     this.on = on;
     this.show();
+    this.changed(on);
     if (on && this.latest) this.apply(this.latest);
   }
 
@@ -72,14 +74,15 @@ export class Follow {
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
-// Presenter: a full-screen QR code of this experiment's viewer link (made on the server), the link in large
-// type, and a choice of address when the server has several; Esc closes it.
-export function setupShare(experimentId, viewQuery) {
+// Presenter: a full-screen QR code of the room's link (made on the server; one scan serves the whole lecture,
+// whatever the presenter shows next), the link in large type, and a choice of address when the server has
+// several; Esc closes it.
+export function setupShare() {
   const el = (id) => document.getElementById(id);
   const screen = el("share-screen");
   const address = el("share-address");
   let bases = null;
-  const link = () => `${address.value}/experiments/${encodeURIComponent(experimentId)}?${viewQuery()}`;
+  const link = () => `${address.value}/room`;
   const draw = () => {
     const url = link();
     el("share-url").textContent = url;

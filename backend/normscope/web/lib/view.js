@@ -13,6 +13,7 @@ export function readView() {
     preset: q.get("preset"),
     open: charts.includes(q.get("open")) ? q.get("open") : null, // scrolled to and marked on arrival
     named: ["layer", "tap", "chart", "open"].some((k) => q.has(k)), // else a preset's own view applies
+    room: q.get("room") === "1", // opened from the room's link: moves on when the presenter does
   };
 }
 
@@ -28,7 +29,7 @@ export function viewQuery(view) {
 }
 
 export function writeView(view) {
-  history.replaceState(null, "", `${location.pathname}?${viewQuery(view)}`);
+  history.replaceState(null, "", `${location.pathname}?${view.room ? "room=1&" : ""}${viewQuery(view)}`);
 }
 
 // What the room follows: the presenter's choices, not how their own page is scrolled.
