@@ -38,7 +38,8 @@ const runTable = new RunTable(el("run-table"), highlight);
 const renderer = new Renderer(
   (chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo),
   (chartEl) => toggleFocus(chartEl.closest(".panel").dataset.chart),
-  (figure) => emphasize(withKey(model, style(), figure), highlight.active, model?.runs[highlight.active]?.label),
+  (figure, chartEl) =>
+    emphasize(withKey(model, style(), figure, chartEl.clientHeight), highlight.active, model?.runs[highlight.active]?.label),
   (chartEl) => highlight.attachChart(chartEl),
 );
 let model = null;
@@ -301,6 +302,7 @@ document.addEventListener("keydown", (ev) => {
 const refit = () => {
   fitFocus();
   renderer.resize();
+  redraw(); // a colour bar's place is figured from the chart's height (key.js)
 };
 addEventListener("resize", refit);
 el("lesson").addEventListener("toggle", refit);

@@ -240,7 +240,7 @@ export function overTimeFigure(model, style, which) {
     for (const f of familySpreads(model, series, chosen)) {
       const c = FAMILIES[f.norm].base;
       data.push({
-        ...rangeTrace(`${f.name}: 10–90% of ${f.runs} others`, f.name, c, f.x, f.low, f.high), fillcolor: fade(c, 0.12),
+        ...rangeTrace(`${f.name} 10–90% (${f.runs} runs)`, f.name, c, f.x, f.low, f.high), fillcolor: fade(c, 0.12),
         line: { color: fade(c, 0.4), width: 0.5, dash }, showlegend: !banded.has(f.norm), meta: { family: f.norm },
       });
       banded.add(f.norm);

@@ -17,7 +17,7 @@ function keep(timings, ms) {
 export class Renderer {
   // buttons(chartEl): the extra modebar buttons of a chart (its image and link buttons);
   // doubleClicked(chartEl): a double click in a chart's plot area, which Plotly keeps from the page;
-  // decorate(figure): every built figure passes through it (the key, the highlight); plotted(chartEl): once drawn
+  // decorate(figure, chartEl): every built figure passes through it (the key, the highlight); plotted(chartEl): once drawn
   constructor(buttons = () => [], doubleClicked = () => {}, decorate = (figure) => figure, plotted = () => {}) {
     this.buttons = buttons;
     this.doubleClicked = doubleClicked;
@@ -80,7 +80,7 @@ export class Renderer {
     for (const [, panel] of this.stale()) {
       const t = performance.now();
       if (drawn++ && t - t0 + panel.cost > BUDGET_MS) break; // the rest next frame: this one would not fit
-      const { data, layout } = this.decorate(panel.build());
+      const { data, layout } = this.decorate(panel.build(), panel.el);
       layout.datarevision = this.version; // series grow in place: same arrays, new points
       const first = !panel.el.data;
       Plotly.react(panel.el, data, layout, panel.config);
