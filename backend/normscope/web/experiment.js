@@ -59,7 +59,7 @@ overTime("chart-loss", () => fig.lossFigure(model, style()));
 overTime("chart-accuracy", () => fig.accuracyFigure(model, style()));
 overTime("chart-bands", () => fig.bandsFigure(model, style(), layerName(), view.tap));
 for (const which of Object.keys(fig.BN_PANELS)) overTime(`chart-bn-${which}`, () => fig.bnFigure(model, style(), layerName(), which));
-for (const which of Object.keys(fig.OVER_TIME)) overTime(`chart-${which}`, () => fig.overTimeFigure(model, style(), which));
+for (const which of Object.keys(fig.OVER_TIME)) overTime(`chart-${which}`, () => fig.overTimeFigure(model, style(), which, layerName()));
 for (const which of Object.keys(fig.LANDSCAPE_PANELS)) {
   overTime(`chart-landscape-${which}`, () => fig.landscapeFigure(model, style(), which, layerName()));
 }

@@ -228,22 +228,21 @@ export const OVER_TIME = {
   backprop: ["gradient norm at each layer's pre-activation (grad tap)", (ls) => ls.taps.grad?.norm ?? undefined, "log"],
 };
 
-// Many runs: the chosen few as lines, the rest as a band per family and layer (picks.js).
-export function overTimeFigure(model, style, which) {
+// Many runs: the chosen few as lines, the rest as a band per family in the chosen layer (picks.js): a band
+// per layer would pile a dozen decades of overlap onto one log axis.
+export function overTimeFigure(model, style, which, bandLayer) {
   const [title, pick, type] = OVER_TIME[which];
   const data = [];
   const chosen = chosenRuns(model, style.picked);
-  const banded = new Set();
   model.layers.forEach((layer, li) => {
     const dash = DASHES[li % DASHES.length];
     const series = layerSeries(model, layer.name, pick);
-    for (const f of familySpreads(model, series, chosen)) {
+    for (const f of layer.name === bandLayer ? familySpreads(model, series, chosen) : []) {
       const c = FAMILIES[f.norm].base;
       data.push({
-        ...rangeTrace(`${f.name} 10–90% (${f.runs} runs)`, f.name, c, f.x, f.low, f.high), fillcolor: fade(c, 0.12),
-        line: { color: fade(c, 0.4), width: 0.5, dash }, showlegend: !banded.has(f.norm), meta: { family: f.norm },
+        ...rangeTrace(`${f.name} 10–90% of ${f.runs} runs, ${layer.name}`, f.name, c, f.x, f.low, f.high),
+        fillcolor: fade(c, 0.15), line: { color: fade(c, 0.5), width: 0.5, dash }, meta: { family: f.norm },
       });
-      banded.add(f.norm);
     }
     for (const [index, s] of series) {
       if (!chosen.has(index)) continue;
