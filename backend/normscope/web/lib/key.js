@@ -49,7 +49,7 @@ export function withKey(model, style, figure, height) {
     else entries++;
   }
   if (!many) return figure;
-  const axisTitle = 2 * style.font + 24; // tick labels and the x axis title under the plot, in pixels
+  const axisTitle = 3 * style.font + 20; // tick labels and the x axis title under the plot, in pixels
   const bar = 3 * style.font + 26; // the bar's title, the bar and its tick labels
   layout.margin = { ...layout.margin, b: axisTitle + bar };
   const plot = Math.max(height - layout.margin.t - layout.margin.b, 40);
