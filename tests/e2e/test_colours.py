@@ -88,12 +88,12 @@ def test_lr_sweep_plain_is_blue_bn_red_and_a_highlight_greys_the_rest(
         assert d["legend"] <= MAX_LEGEND and d["colourBars"] == 2, (chart, d["legend"], d["colourBars"])
 
     grad = drawn(page, "chart-grad")
-    layers = page.evaluate("window.normscope.model().layers.length")
     lines = {t["run"] for t in grad["traces"] if t["run"] is not None}
     assert len(lines) == 2 and {norms[r] for r in lines} == {"none", "batch"}  # the best of each
     bands = [t for t in grad["traces"] if t["family"]]
-    assert len(bands) == 2 * layers and all(t["n"] > 0 for t in bands)  # the other 7 of each, per layer
+    assert len(bands) == 2 and all(t["n"] > 0 for t in bands)  # the other 7 of each, in the chosen layer
     assert grad["legend"] <= MAX_LEGEND
+    assert page.locator("#heatmaps .chart").count() == 3  # the best plain, the best BN, the highlighted run
 
     assert page.locator("#runs .run").all_text_contents() == ["16 done"]  # not 16 badges: the table has them
     page.locator("#run-table summary").click()  # the table, best first; hovering a row highlights its run
@@ -137,6 +137,7 @@ def test_search_random_s_25_runs_have_a_colour_bar_not_a_legend(
     loss = drawn(page, "chart-loss")
     assert len({t["run"] for t in loss["traces"]} - {None}) == 25 and loss["colourBars"] == 1
     assert loss["legend"] == 0  # 25 runs: the colour bar says which is which
+    assert page.locator("#heatmaps .chart").count() == 2  # not 25 heatmaps: the best and the highlighted run
 
 
 SHOWN = ["loss", "accuracy", "grad", "bands"]  # the bands: the per-layer chart of one layer, chosen few only

@@ -1,5 +1,5 @@
 // One experiment, live or replayed: wires the stream, the model, the charts, the controls and the view state.
-import { runColour } from "./lib/colours.js";
+import { runColour, runColours } from "./lib/colours.js";
 import { setupControls } from "./lib/controls.js";
 import * as fig from "./lib/figures.js";
 import { Follow, Lead, setupShare } from "./lib/hall.js";
@@ -8,6 +8,7 @@ import { LEGEND_RUNS, withKey } from "./lib/key.js";
 import { typing } from "./lib/keys.js";
 import { layerNames } from "./lib/layer_names.js";
 import { Marks } from "./lib/marks.js";
+import { chosenRuns, DRAWN_ALONE } from "./lib/picks.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
 import { RunTable, statusBadges } from "./lib/runtable.js";
@@ -47,7 +48,8 @@ const renderer = new Renderer(
   (chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo),
   (chartEl) => toggleFocus(chartEl.closest(".panel").dataset.chart),
   () => Boolean(model?.latest), // no empty axes before the first frame
-  (figure) => emphasize(withKey(model, style(), figure), highlight.active, model?.runs[highlight.active]?.label),
+  (figure, chartEl) =>
+    emphasize(withKey(model, style(), figure, chartEl.clientHeight), highlight.active, model?.runs[highlight.active]?.label),
   (chartEl) => highlight.attachChart(chartEl),
 );
 let model = null;
@@ -66,7 +68,7 @@ overTime("chart-loss", () => fig.lossFigure(model, style()));
 overTime("chart-accuracy", () => fig.accuracyFigure(model, style()));
 overTime("chart-bands", () => fig.bandsFigure(model, style(), layerName(), view.tap));
 for (const which of Object.keys(fig.BN_PANELS)) overTime(`chart-bn-${which}`, () => fig.bnFigure(model, style(), layerName(), which));
-for (const which of Object.keys(fig.OVER_TIME)) overTime(`chart-${which}`, () => fig.overTimeFigure(model, style(), which));
+for (const which of Object.keys(fig.OVER_TIME)) overTime(`chart-${which}`, () => fig.overTimeFigure(model, style(), which, layerName()));
 for (const which of Object.keys(fig.LANDSCAPE_PANELS)) {
   overTime(`chart-landscape-${which}`, () => fig.landscapeFigure(model, style(), which, layerName()));
 }
@@ -168,9 +170,14 @@ el("hist-next").addEventListener("click", () => { histPage += 1; setupHistograms
 function setupMultiples() {
   histPage = pageOfLayer();
   setupHistograms();
-  smallMultiples("heatmaps", "chart-heat", model.runs, (run) =>
-    fig.withMarks(marks.list, style(), fig.heatmapFigure(model, style(), layerName(), view.tap, run.index)),
-  );
+  // many runs: a panel per chosen run (the best of each norm, the highlighted one), not one per run
+  const many = model.runs.length > DRAWN_ALONE;
+  const slots = many ? [...Array(runColours(model.experiment.spec).families.length + 1).keys()] : model.runs.map((r) => r.index);
+  smallMultiples("heatmaps", "chart-heat", slots, (slot) => {
+    const run = many ? [...chosenRuns(model, highlight.active)].sort((a, b) => a - b)[slot] : slot;
+    if (run === undefined) return { data: [], layout: fig.baseLayout(style(), "hover or click a run to see it here") };
+    return fig.withMarks(marks.list, style(), fig.heatmapFigure(model, style(), layerName(), view.tap, run));
+  });
 }
 
 // For the browser tests and the curious: timings of each batched update and what each chart holds.

@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 
 from normscope.lessons import builtin_lesson
-from tests.unit.web.node import call
+from tests.unit.web.node import call, evaluate
 from tests.unit.web.test_palette import MIN_DELTA_E, VISION, lab
 
 HUES = {"none": (190, 230), "batch": (345, 375), "layer": (30, 50)}  # blue, red (across 0°), amber
@@ -58,7 +58,10 @@ def test_without_a_sweep_a_lone_run_keeps_its_family_colour_and_two_bn_runs_two_
 def test_families_stay_apart_for_the_colour_blind_at_every_lightness():
     """Plain against BN at any two lightnesses, and every two families at the same place in the swept
     range, differ by CIELAB ΔE ≥ 10 under normal, protan, deutan and tritan vision."""
-    shades = {(n, t): call("colours", "shade", n, t) for n in HUES for t in STEPS}
+    every = evaluate(
+        "colours", "norms.map((n) => steps.map((t) => m.shade(n, t)))", norms=list(HUES), steps=STEPS
+    )
+    shades = {(n, t): c for n, row in zip(HUES, every, strict=True) for t, c in zip(STEPS, row, strict=True)}
     pairs = [(("none", a), ("batch", b)) for a in STEPS for b in STEPS]
     pairs += [((m, t), (n, t)) for m, n in itertools.combinations(HUES, 2) for t in STEPS]
     distance = lambda p, q, v: float(np.linalg.norm(lab(shades[p], v) - lab(shades[q], v)))  # noqa: E731

@@ -220,7 +220,8 @@ export function heatmapFigure(model, style, layerName, tap, runIndex) {
 
 const DASHES = ["solid", "dash", "dot", "dashdot", "longdash", "longdashdot"];
 
-// One per-layer quantity over time for every layer and variant: colour is the variant, dash the layer.
+// One per-layer quantity over time for every layer and variant: colour is the variant, dash the layer. The
+// legend lists the runs, then the layers' dashes, then the bands (legendrank).
 export const OVER_TIME = {
   grad: ["weight-gradient norm per layer", (ls) => ls.grad_norm, "log"],
   update: ["update / weight ratio per layer", (ls) => ls.update_ratio, "log"],
@@ -228,34 +229,33 @@ export const OVER_TIME = {
   backprop: ["gradient norm at each layer's pre-activation (grad tap)", (ls) => ls.taps.grad?.norm ?? undefined, "log"],
 };
 
-// Many runs: the chosen few as lines, the rest as a band per family and layer (picks.js).
-export function overTimeFigure(model, style, which) {
+// Many runs: the chosen few as lines, the rest as a band per family in the chosen layer (picks.js): a band
+// per layer would pile a dozen decades of overlap onto one log axis.
+export function overTimeFigure(model, style, which, bandLayer) {
   const [title, pick, type] = OVER_TIME[which];
   const data = [];
   const chosen = chosenRuns(model, style.picked);
-  const banded = new Set();
   model.layers.forEach((layer, li) => {
     const dash = DASHES[li % DASHES.length];
     const series = layerSeries(model, layer.name, pick);
-    for (const f of familySpreads(model, series, chosen)) {
+    for (const f of layer.name === bandLayer ? familySpreads(model, series, chosen) : []) {
       const c = FAMILIES[f.norm].base;
       data.push({
-        ...rangeTrace(`${f.name}: 10–90% of ${f.runs} others`, f.name, c, f.x, f.low, f.high), fillcolor: fade(c, 0.12),
-        line: { color: fade(c, 0.4), width: 0.5, dash }, showlegend: !banded.has(f.norm), meta: { family: f.norm },
+        ...rangeTrace(`${f.name} 10–90% of ${f.runs} runs, ${layer.name}`, f.name, c, f.x, f.low, f.high),
+        fillcolor: fade(c, 0.15), line: { color: fade(c, 0.5), width: 0.5, dash }, meta: { family: f.norm }, legendrank: 1002,
       });
-      banded.add(f.norm);
     }
     for (const [index, s] of series) {
       if (!chosen.has(index)) continue;
       const label = model.runs[index].label;
       data.push({
-        type: "scatter", mode: "lines", name: label, legendgroup: label, showlegend: li === 0, meta: { run: index },
+        type: "scatter", mode: "lines", name: label, legendgroup: label, showlegend: li === 0, meta: { run: index }, legendrank: 1000,
         hovertemplate: `%{y:.3g}<extra>${label} ${layer.name}</extra>`, x: s.x, y: s.y.map((v) => v ?? null),
         line: { color: runColour(model.experiment.spec, index), width: style.line * 0.7, dash },
       });
     }
     // the key to the dashes: one grey sample line per layer
-    data.push({ type: "scatter", mode: "lines", name: layer.name, x: [null], y: [null], line: { color: "#777", width: style.line * 0.7, dash } });
+    data.push({ type: "scatter", mode: "lines", name: layer.name, legendrank: 1001, x: [null], y: [null], line: { color: "#777", width: style.line * 0.7, dash } });
   });
   const layout = baseLayout(style, title);
   layout.xaxis = { ...layout.xaxis, title: { text: "step" } };

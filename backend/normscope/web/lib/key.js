@@ -15,9 +15,9 @@ function ticks(scale) {
   return { tickvals: at, ticktext: at.map(format) };
 }
 
-// One invisible trace per family carrying its colour bar, side by side at the foot of the figure (in the
-// bottom margin, clear of the axis title whatever the chart's height).
-function colourBars(model, style) {
+// One invisible trace per family carrying its colour bar, side by side in the bottom margin under the x axis
+// title: `below` is that title's foot as a fraction of the plot's height (Plotly places bars in its units).
+function colourBars(model, style, below) {
   const { families, scale } = runColours(model.experiment.spec);
   if (!scale) return [];
   const width = 1 / families.length;
@@ -27,8 +27,8 @@ function colourBars(model, style) {
     marker: {
       color: [scale.min], cmin: scale.min, cmax: scale.max, colorscale: familyScale(f.norm), showscale: true,
       colorbar: {
-        orientation: "h", x: width * (k + 0.5), xanchor: "center", len: width * 0.8, yref: "container", y: 0.01,
-        yanchor: "bottom", thickness: 8 + style.font / 2, ...ticks(scale),
+        orientation: "h", x: width * (k + 0.5), xanchor: "center", len: width * 0.8, y: -below,
+        yanchor: "top", thickness: 8 + style.font / 2, ...ticks(scale),
         title: { text: `${f.name}: ${scale.title}`, side: "top", font: { size: style.font } },
       },
     },
@@ -37,7 +37,8 @@ function colourBars(model, style) {
 
 // The figure's key: at most MAX_LEGEND legend entries for a few runs; for many, no per-run entries and a
 // colour bar per family (what a run's lightness means) when colour encodes a swept value.
-export function withKey(model, style, figure) {
+// height: the chart's height in pixels.
+export function withKey(model, style, figure, height) {
   const { data, layout } = figure;
   if (layout.showlegend === false) return figure;
   const many = runsDrawn(data).size > LEGEND_RUNS;
@@ -47,10 +48,11 @@ export function withKey(model, style, figure) {
     if ((many && t.meta?.run !== undefined) || entries >= MAX_LEGEND) t.showlegend = false;
     else entries++;
   }
-  const bars = many ? colourBars(model, style) : [];
-  if (bars.length) {
-    data.push(...bars);
-    layout.margin = { ...layout.margin, b: layout.margin.b + 3 * style.font + 30 }; // title, bar and ticks
-  }
+  if (!many) return figure;
+  const axisTitle = 3 * style.font + 20; // tick labels and the x axis title under the plot, in pixels
+  const bar = 3 * style.font + 26; // the bar's title, the bar and its tick labels
+  layout.margin = { ...layout.margin, b: axisTitle + bar };
+  const plot = Math.max(height - layout.margin.t - layout.margin.b, 40);
+  data.push(...colourBars(model, style, axisTitle / plot));
   return figure;
 }
