@@ -63,8 +63,11 @@ export function legendOverlap(chartEl) {
   return overlap / rect(plot).height;
 }
 
-// A legend taller than half its chart (25 runs on a phone) leaves no room to plot: it is left out.
+// A legend taller than half its chart (25 runs on a phone), or one Plotly had to give a scrollbar, leaves no room
+// to plot or covers the axis title: it is left out.
 export function legendTooTall(chartEl) {
   const legend = chartEl.querySelector(".legend");
-  return Boolean(legend) && rect(legend).height > 0.5 * chartEl.clientHeight;
+  if (!legend) return false;
+  const scrollbar = legend.querySelector(".scrollbar");
+  return rect(legend).height > 0.5 * chartEl.clientHeight || (scrollbar ? rect(scrollbar).height > 0 : false);
 }
