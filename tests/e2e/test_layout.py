@@ -36,6 +36,7 @@ CHARTS = """(only) => {
     const svg = el.querySelector(".main-svg");
     out[id] = { points, marks, error: rep.error, box: box(el), svg: svg ? box(svg) : null,
       title: [...el.querySelectorAll(".gtitle")].map(box),
+      plot: [...el.querySelectorAll(".nsewdrag")].slice(0, 1).map(box),
       legend: [...el.querySelectorAll(".legend")].map(box),
       axisTitles: [...el.querySelectorAll(`.xtitle, .ytitle, [class^='x'][class$='title'],
         [class^='y'][class$='title']`)].filter((e) => e.textContent).map(box) };
@@ -64,6 +65,7 @@ def layout_faults(charts: dict) -> list[str]:
         for t in c["title"]:
             if t["l"] < b["l"] - 1 or t["r"] > b["r"] + 1 or t["t"] < b["t"] - 1:
                 faults.append(f"{id}: title {t} past the chart {b}")
+            faults += [f"{id}: title {t} over the plot {p}" for p in c["plot"] if t["b"] > p["t"] + 1]
         for leg in c["legend"]:
             for a in c["axisTitles"]:
                 if overlaps(leg, a):
