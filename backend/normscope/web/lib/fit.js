@@ -5,6 +5,8 @@
 const FAMILY = '"Open Sans", verdana, arial, sans-serif'; // Plotly's default font
 const MAX_LINES = 3;
 const SIDE = 16; // pixels kept clear at each edge
+const PAD = 8; // pixels above the title and between it and the plot
+const LINE = 1.3; // a title line's height, in font sizes
 const context = document.createElement("canvas").getContext("2d");
 
 function width(text, size) {
@@ -40,9 +42,12 @@ export function fitTitle(layout, boxWidth) {
   const size = title.font?.size ?? 17;
   const lines = wrap(title.text, size, boxWidth - 2 * SIDE);
   if (lines.length === 1 && lines[0] === title.text) return;
-  title.text = lines.join("<br>");
+  // hung from the top of the chart, its lines going down into a top margin made tall enough for them
+  // (Plotly anchors a title of several lines at its first line's middle: that line's half height more)
+  const top = PAD + size * LINE * 0.5;
+  layout.title = { ...title, text: lines.join("<br>"), yref: "container", y: 1, yanchor: "top", pad: { t: top } };
   const margin = layout.margin ?? {};
-  layout.margin = { ...margin, t: (margin.t ?? 80) + Math.ceil((lines.length - 1) * size * 1.3) };
+  layout.margin = { ...margin, t: Math.max(margin.t ?? 80, Math.ceil(top + lines.length * size * LINE + PAD)) };
 }
 
 const rect = (el) => el.getBoundingClientRect();
@@ -63,8 +68,11 @@ export function legendOverlap(chartEl) {
   return overlap / rect(plot).height;
 }
 
-// A legend taller than half its chart (25 runs on a phone) leaves no room to plot: it is left out.
+// A legend taller than half its chart (25 runs on a phone), or one Plotly had to give a scrollbar, leaves no room
+// to plot or covers the axis title: it is left out.
 export function legendTooTall(chartEl) {
   const legend = chartEl.querySelector(".legend");
-  return Boolean(legend) && rect(legend).height > 0.5 * chartEl.clientHeight;
+  if (!legend) return false;
+  const scrollbar = legend.querySelector(".scrollbar");
+  return rect(legend).height > 0.5 * chartEl.clientHeight || (scrollbar ? rect(scrollbar).height > 0 : false);
 }

@@ -29,7 +29,7 @@ export function showFolds(folds) {
     return tr;
   });
   document.querySelector("#fold tbody").replaceChildren(...rows);
-  document.getElementById("fold-count").textContent = `(${rows.length} variants)`;
+  document.getElementById("fold-count").textContent = `(${rows.length} variant${rows.length === 1 ? "" : "s"})`;
   const panel = document.getElementById("fold");
   panel.open = rows.length <= FOLDED_PAST; // a sweep's table would push the charts down: below them, folded
   panel.hidden = false;
