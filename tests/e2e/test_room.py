@@ -102,6 +102,12 @@ def landed(viewer: Page, eid: str, timeout: float = 15) -> int:
     raise AssertionError(f"{viewer.url} did not open {eid}: {[f.url for f in viewer.frames]}")
 
 
+def settled(viewers: list[Page]) -> None:
+    """Each room page has its next page loaded, as between two lessons of a lecture (not seconds apart)."""
+    for v in viewers:
+        v.wait_for_function("() => document.body.dataset.spare === 'ready'", timeout=30_000)
+
+
 def moved_within(lead: Page, viewers: list[Page], eid: str) -> list[float]:
     """Seconds from the presenter's PUT /api/room to each viewer's charts of the new experiment."""
     shown = [landed(v, eid) for v in viewers]
@@ -123,6 +129,7 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
     for v in viewers:
         v.goto(f"{room_server.url}/room")  # once: the QR code's link
         expect(v.locator("#standby-title")).to_have_text("Waiting for the presenter")
+    settled(viewers)
     with room_server.client() as c:
         first = c.post("/api/lessons/tiny-1/launch", json={"lecture": "tiny"}).json()["id"]
     lead.goto(f"{room_server.url}/experiments/{first}?token={TOKEN}")
@@ -135,6 +142,7 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
 
     made = [first]
     for lesson in ("tiny-2", "tiny-3"):
+        settled(viewers)
         lead.click("#lecture-next")
         lead.wait_for_url(lambda url: urlsplit(url).path.split("/")[-1] not in made)
         made.append(urlsplit(lead.url).path.split("/")[-1])
@@ -153,6 +161,7 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
     stays = page_of(viewers[1], made[-1])
     assert stays is not None
     stays.locator("#follow").click()  # looks on their own: the room moves on without them
+    settled([viewers[0], viewers[2]])
     lead.evaluate("id => localStorage.removeItem(`roomPutAt:${id}`)", first)
     lead.goto(f"{room_server.url}/experiments/{first}")  # the presenter goes back to the first lesson
     moved_within(lead, [viewers[0], viewers[2]], first)
