@@ -1,7 +1,7 @@
 """One room link for a lecture, in real browsers: a presenter and three viewers (one on a phone) open it once;
 the presenter launches three lessons of a lecture in a row (one played from its recording) and every viewer
 lands on each new experiment, on the presenter's view, within a second; one who stopped following stays put
-and is told where the presenter went."""
+and is told where the presenter went; a presenter switched to private moves nobody."""
 
 import subprocess
 import sys
@@ -170,3 +170,16 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
     assert page_of(viewers[1], first) is None, "an unfollowed viewer stays put"
     stays.locator("#moved-on-follow").click()
     landed(viewers[1], first)
+
+    # "private": the presenter prepares another experiment without moving the room, then shows it
+    lead.click("#to-room")
+    expect(lead.locator("#to-room")).to_have_text("private")
+    lead.goto(f"{room_server.url}/experiments/{made[1]}")
+    expect(lead.locator("#to-room")).to_have_attribute("aria-pressed", "false")  # kept across pages
+    lead.wait_for_function("() => window.normscope.model()")
+    with room_server.client() as c:
+        assert c.get("/api/room").json()["experiment"] == first
+        lead.click("#to-room")
+        expect(lead.locator("#to-room")).to_have_text("shown to the room")
+        landed(viewers[0], made[1])
+        assert c.get("/api/room").json() == {"experiment": made[1], "lecture": "tiny", "position": 2}
