@@ -130,9 +130,12 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
         v.goto(f"{room_server.url}/room")  # once: the QR code's link
         expect(v.locator("#standby-title")).to_have_text("Waiting for the presenter")
     settled(viewers)
-    with room_server.client() as c:
-        first = c.post("/api/lessons/tiny-1/launch", json={"lecture": "tiny"}).json()["id"]
-    lead.goto(f"{room_server.url}/experiments/{first}?token={TOKEN}")
+    lead.goto(f"{room_server.url}/?token={TOKEN}")  # the lecture starts from the start page
+    lead.select_option("#lecture", "tiny")
+    expect(lead.locator("#lecture-info")).to_have_text("tiny-1 → tiny-2 → tiny-3")
+    lead.click("#lecture-start")
+    lead.wait_for_url("**/experiments/*")
+    first = urlsplit(lead.url).path.split("/")[-1]
     delays = {"tiny-1": moved_within(lead, viewers, first)}
     expect(lead.locator("#lecture-place")).to_have_text("1 of 3: tiny-1")
     phone = page_of(viewers[2], first)
