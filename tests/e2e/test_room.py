@@ -3,6 +3,7 @@ the presenter launches three lessons of a lecture in a row (one played from its 
 lands on each new experiment, on the presenter's view, within a second; one who stopped following stays put
 and is told where the presenter went; a presenter switched to private moves nobody."""
 
+import json
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Error, Frame, Page, exp
 
 from tests.api.conftest import start
 from tests.api.test_lectures import tiny_course
-from tests.e2e.conftest import TOKEN, Server
+from tests.e2e.conftest import ARTIFACTS, TOKEN, Server
 from tests.e2e.test_hall import STATE
 from tests.unit.test_cli import env
 
@@ -154,6 +155,8 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
         experiments = [c.get(f"/api/experiments/{eid}").json() for eid in made]
     assert [e["spec"]["lesson"] for e in experiments] == ["tiny-1", "tiny-2", "tiny-3"]
     assert [e["source"] is not None for e in experiments] == [False, True, False], "the second one is played"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # the figures, for the README
+    (ARTIFACTS / "room-moves.json").write_text(json.dumps({"seconds_per_viewer": delays, "bound_s": MOVE_S}))
     assert all(max(d) < MOVE_S for d in delays.values()), delays
     expect(lead.locator("#lecture-next")).to_be_hidden()  # the last lesson: nothing follows
     for v in viewers:  # and the charts fill with the new experiment's frames
