@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) bench/landscape.py
 	$(PY) bench/watch.py
 	$(PY) bench/follow.py
+	$(PY) bench/room.py
 	$(PY) bench/export.py
 	$(PY) bench/sweep.py
 

@@ -84,7 +84,7 @@ def record(data: Path) -> None:
     (data / "lessons" / "played.toml").write_text(LESSON)
     env = {**os.environ, "NORMSCOPE_DATA_DIR": str(data), "NORMSCOPE_TORCH_THREADS": "1"}
     cmd = [sys.executable, "-m", "normscope", "record", "played", "--device", "cpu", "--quiet"]
-    subprocess.run(cmd, env=env, check=True, timeout=600)
+    subprocess.run(cmd, env=env, check=True, timeout=600, stdout=subprocess.DEVNULL)  # one JSON line out
 
 
 def measure(args: argparse.Namespace) -> dict:
@@ -101,6 +101,9 @@ def measure(args: argparse.Namespace) -> dict:
 def _moves(server: ServerProcess, args: argparse.Namespace) -> dict:
     c = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
     a, b, end = (c.post("/api/experiments", json=SPEC).json()["id"] for _ in range(3))
+    while any(c.get(f"/api/experiments/{e}").json()["status"] != "done" for e in (a, b, end)):
+        time.sleep(0.2)
+    time.sleep(5.0)  # the workers' replacements import torch now, not while the room moves
     c.put("/api/room", json={"experiment_id": end}).raise_for_status()
     url = f"{server.ws_url}/ws/room"
     per = [

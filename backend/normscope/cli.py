@@ -1,4 +1,4 @@
-"""Command line: `normscope serve`, `train`, `import`, `export`, `prune` and `lessons`."""
+"""Command line: `normscope serve`, `train`, `import`, `export`, `prune`, `lessons` and `lectures`."""
 
 import argparse
 import contextlib
@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from normscope.engine.trainer import Trainer
-    from normscope.lessons import Entry, Lessons
+    from normscope.lessons import Entry, Lectures, Lessons
     from normscope.schemas import ExperimentSpec
     from normscope.store import Store
 
@@ -341,6 +341,55 @@ def _lessons_check(args: argparse.Namespace) -> int:
     return 1 if broken else 0
 
 
+def _lectures() -> "Lectures":
+    from normscope.config import Settings
+    from normscope.lessons import Lectures, Lessons
+
+    settings = Settings()
+    return Lectures.from_settings(settings, Lessons.from_settings(settings))
+
+
+def _lectures_list(args: argparse.Namespace) -> int:
+    entries = _lectures().entries()
+    width = max(len(e.id) for e in entries)
+    for e in entries:
+        what = (
+            f"{e.lecture.title} ({len(e.lecture.lessons)} lessons)" if e.lecture else f"BROKEN: {e.errors[0]}"
+        )
+        print(f"{e.id:<{width}}  {e.source:<7}  {what}")
+    return 0
+
+
+def _lectures_show(args: argparse.Namespace) -> int:
+    lectures = _lectures()
+    entry = lectures.get(args.id)
+    if entry is None:
+        known = ", ".join(dict.fromkeys(e.id for e in lectures.entries()))
+        print(f"normscope lectures show: no lecture {args.id!r}; known: {known}", file=sys.stderr)
+        return 2
+    if entry.text is None:
+        print(*entry.errors, sep="\n", file=sys.stderr)
+        return 2
+    print(entry.text, end="")
+    return 0
+
+
+def _lectures_check(args: argparse.Namespace) -> int:
+    """Each file (a folder: its .toml files) read as the server would read an own lecture, its lessons looked
+    up among the lessons the server would list."""
+    files = [
+        p
+        for path in map(Path, args.paths)
+        for p in (sorted(path.glob("*.toml")) if path.is_dir() else [path])
+    ]
+    checked = _lectures().check(files)
+    for entry in checked:
+        print("\n".join(entry.errors) or f"{entry.label}: ok")
+    broken = sum(1 for e in checked if e.errors)
+    print(f"{len(checked)} lecture file(s), {broken} broken", file=sys.stderr)
+    return 1 if broken else 0
+
+
 def _recording_checked(entry: "Entry") -> "Entry":
     """The entry, broken when its recording would be refused where it is played (read through, as played)."""
     from normscope.config import Settings
@@ -427,5 +476,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     check.add_argument("paths", nargs="+", metavar="PATH", help="a lesson file, or a folder of them")
     check.set_defaults(func=_lessons_check)
+    lc = sub.add_parser(
+        "lectures", help="list, show or check lectures (ordered lists of lessons: built-in, own, on the path)"
+    )
+    how = lc.add_subparsers(dest="action", required=True)
+    how.add_parser(
+        "list", help="each lecture's id, source and title (a broken file: its first error)"
+    ).set_defaults(func=_lectures_list)
+    show_lecture = how.add_parser("show", help="a lecture's file")
+    show_lecture.add_argument("id", help="the lecture's id")
+    show_lecture.set_defaults(func=_lectures_show)
+    check_lectures = how.add_parser(
+        "check", help="validate lecture files and their lessons; exit 1 if any is broken (for a course's CI)"
+    )
+    check_lectures.add_argument(
+        "paths", nargs="+", metavar="PATH", help="a lecture file, or a folder of them"
+    )
+    check_lectures.set_defaults(func=_lectures_check)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -3,6 +3,8 @@ later starts on what is shown, followers cannot move it; it survives a restart, 
 
 from pathlib import Path
 
+import pytest
+from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
 from tests.api.conftest import Server, start, tiny_spec
@@ -77,3 +79,16 @@ def test_only_the_presenter_moves_the_room_and_only_to_an_experiment(server: Ser
             r = c.put("/api/room", json=body)
             assert r.status_code == 422 and r.json()["detail"][0]["loc"][-1] == field, r.text
         assert c.get("/api/room").json() == before, "a refused PUT changed nothing"
+
+
+def test_room_followers_are_viewers_the_limit_and_the_origin_check_hold_them_too(own_server):
+    s = own_server(NORMSCOPE_MAX_CLIENTS="2")
+    eid = s.client().post("/api/experiments", json=tiny_spec(steps=10)).json()["id"]
+    room = f"{s.ws_url}/ws/room"
+    with pytest.raises(InvalidStatus):
+        connect(room, origin="http://evil.example")
+    with connect(f"{s.ws_url}/ws/experiments/{eid}") as viewer, connect(room, origin=s.url) as follower:
+        next_of(viewer, "hello")
+        next_of(follower, "room")
+        with pytest.raises(InvalidStatus), connect(room):
+            pass  # a third, past NORMSCOPE_MAX_CLIENTS, whichever socket it asks for

@@ -1,8 +1,9 @@
 """One room link for a lecture, in real browsers: a presenter and three viewers (one on a phone) open it once;
 the presenter launches three lessons of a lecture in a row (one played from its recording) and every viewer
 lands on each new experiment, on the presenter's view, within a second; one who stopped following stays put
-and is told where the presenter went."""
+and is told where the presenter went; a presenter switched to private moves nobody."""
 
+import json
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ from playwright.sync_api import Browser, BrowserContext, Error, Frame, Page, exp
 
 from tests.api.conftest import start
 from tests.api.test_lectures import tiny_course
-from tests.e2e.conftest import TOKEN, Server
+from tests.e2e.conftest import ARTIFACTS, TOKEN, Server
 from tests.e2e.test_hall import STATE
 from tests.unit.test_cli import env
 
@@ -102,6 +103,12 @@ def landed(viewer: Page, eid: str, timeout: float = 15) -> int:
     raise AssertionError(f"{viewer.url} did not open {eid}: {[f.url for f in viewer.frames]}")
 
 
+def settled(viewers: list[Page]) -> None:
+    """Each room page has its next page loaded, as between two lessons of a lecture (not seconds apart)."""
+    for v in viewers:
+        v.wait_for_function("() => document.body.dataset.spare === 'ready'", timeout=30_000)
+
+
 def moved_within(lead: Page, viewers: list[Page], eid: str) -> list[float]:
     """Seconds from the presenter's PUT /api/room to each viewer's charts of the new experiment."""
     shown = [landed(v, eid) for v in viewers]
@@ -123,9 +130,13 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
     for v in viewers:
         v.goto(f"{room_server.url}/room")  # once: the QR code's link
         expect(v.locator("#standby-title")).to_have_text("Waiting for the presenter")
-    with room_server.client() as c:
-        first = c.post("/api/lessons/tiny-1/launch", json={"lecture": "tiny"}).json()["id"]
-    lead.goto(f"{room_server.url}/experiments/{first}?token={TOKEN}")
+    settled(viewers)
+    lead.goto(f"{room_server.url}/?token={TOKEN}")  # the lecture starts from the start page
+    lead.select_option("#lecture", "tiny")
+    expect(lead.locator("#lecture-info")).to_have_text("tiny-1 → tiny-2 → tiny-3")
+    lead.click("#lecture-start")
+    lead.wait_for_url("**/experiments/*")
+    first = urlsplit(lead.url).path.split("/")[-1]
     delays = {"tiny-1": moved_within(lead, viewers, first)}
     expect(lead.locator("#lecture-place")).to_have_text("1 of 3: tiny-1")
     phone = page_of(viewers[2], first)
@@ -135,6 +146,7 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
 
     made = [first]
     for lesson in ("tiny-2", "tiny-3"):
+        settled(viewers)
         lead.click("#lecture-next")
         lead.wait_for_url(lambda url: urlsplit(url).path.split("/")[-1] not in made)
         made.append(urlsplit(lead.url).path.split("/")[-1])
@@ -143,6 +155,8 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
         experiments = [c.get(f"/api/experiments/{eid}").json() for eid in made]
     assert [e["spec"]["lesson"] for e in experiments] == ["tiny-1", "tiny-2", "tiny-3"]
     assert [e["source"] is not None for e in experiments] == [False, True, False], "the second one is played"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)  # the figures, for the README
+    (ARTIFACTS / "room-moves.json").write_text(json.dumps({"seconds_per_viewer": delays, "bound_s": MOVE_S}))
     assert all(max(d) < MOVE_S for d in delays.values()), delays
     expect(lead.locator("#lecture-next")).to_be_hidden()  # the last lesson: nothing follows
     for v in viewers:  # and the charts fill with the new experiment's frames
@@ -153,6 +167,7 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
     stays = page_of(viewers[1], made[-1])
     assert stays is not None
     stays.locator("#follow").click()  # looks on their own: the room moves on without them
+    settled([viewers[0], viewers[2]])
     lead.evaluate("id => localStorage.removeItem(`roomPutAt:${id}`)", first)
     lead.goto(f"{room_server.url}/experiments/{first}")  # the presenter goes back to the first lesson
     moved_within(lead, [viewers[0], viewers[2]], first)
@@ -161,3 +176,16 @@ def test_one_room_link_follows_the_presenter_through_a_lecture(
     assert page_of(viewers[1], first) is None, "an unfollowed viewer stays put"
     stays.locator("#moved-on-follow").click()
     landed(viewers[1], first)
+
+    # "private": the presenter prepares another experiment without moving the room, then shows it
+    lead.click("#to-room")
+    expect(lead.locator("#to-room")).to_have_text("private")
+    lead.goto(f"{room_server.url}/experiments/{made[1]}")
+    expect(lead.locator("#to-room")).to_have_attribute("aria-pressed", "false")  # kept across pages
+    lead.wait_for_function("() => window.normscope.model()")
+    with room_server.client() as c:
+        assert c.get("/api/room").json()["experiment"] == first
+        lead.click("#to-room")
+        expect(lead.locator("#to-room")).to_have_text("shown to the room")
+        landed(viewers[0], made[1])
+        assert c.get("/api/room").json() == {"experiment": made[1], "lecture": "tiny", "position": 2}

@@ -232,3 +232,36 @@ def test_lessons_check_exits_1_with_the_errors_the_server_lists_and_0_on_good_fi
     assert whole.returncode == 1 and whole.stderr == "5 lesson file(s), 4 broken\n"
     assert "lessons/week3.toml: ok" in whole.stdout.splitlines()
     assert f"{tmp_path / 'missing.toml'}: cannot be read: No such file or directory" in whole.stdout
+
+
+def test_lectures_list_show_and_check_as_the_server_reads_them(tmp_path: Path):
+    (tmp_path / "data" / "lectures").mkdir(parents=True)
+    (tmp_path / "data" / "lectures" / "week3.toml").write_text(
+        'title = "Week 3"\nlessons = ["bigger-lr", "panda"]\n'
+    )
+    (tmp_path / "data" / "lectures" / "week4.toml").write_text(
+        'title = "Week 4"\nlessons = ["bigger-lr", "nope"]\n'
+    )
+    dirs = {"NORMSCOPE_DATA_DIR": str(tmp_path / "data")}
+
+    def lectures(*args: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, "-m", "normscope", "lectures", *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env(**dirs))
+
+    r = lectures("list")
+    assert r.returncode == 0, r.stderr
+    assert [line.split(None, 2) for line in r.stdout.splitlines()] == [
+        ["batch-norm", "builtin", "Batch Normalization in one lecture (8 lessons)"],
+        ["week3", "own", "Week 3 (2 lessons)"],
+        ["week4", "own", "BROKEN: lectures/week4.toml: lessons[1]: no lesson 'nope'"],
+    ]
+    assert lectures("show", "week3").stdout == 'title = "Week 3"\nlessons = ["bigger-lr", "panda"]\n'
+    unknown = lectures("show", "week9")
+    assert unknown.returncode == 2 and "no lecture 'week9'; known: batch-norm, week3, week4" in unknown.stderr
+    checked = lectures("check", "data/lectures")
+    assert checked.returncode == 1 and checked.stdout.splitlines() == [
+        "data/lectures/week3.toml: ok",
+        "data/lectures/week4.toml: lessons[1]: no lesson 'nope'",
+    ]
+    assert checked.stderr == "2 lecture file(s), 1 broken\n"
+    assert lectures("check", "data/lectures/week3.toml").returncode == 0

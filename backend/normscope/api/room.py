@@ -37,7 +37,10 @@ def placed(experiment: Experiment, lectures: Lectures) -> Room:
 async def set_room(shown: RoomSet, store: StoreDep, lectures: LecturesDep, manager: ManagerDep) -> Room:
     """Every follower of /ws/room gets `{"type": "room", …}` and opens the experiment; kept over restarts."""
     experiment = found(store.get(shown.experiment_id), shown.experiment_id)
-    room = await asyncio.to_thread(placed, experiment, lectures)
+    if experiment.spec.lecture is None:
+        room = Room(experiment=experiment.id)
+    else:  # the lecture's file and its lessons' are read: off the loop the followers' messages go out on
+        room = await asyncio.to_thread(placed, experiment, lectures)
     try:
         if not store.set_room(room):  # deleted meanwhile
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no experiment {shown.experiment_id!r}")

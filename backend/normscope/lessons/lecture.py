@@ -116,3 +116,10 @@ class Lectures:
 
     def get(self, lecture_id: str) -> LectureEntry | None:
         return next((e for e in self.entries() if e.id == lecture_id), None)
+
+    def check(self, paths: Sequence[Path]) -> list[LectureEntry]:
+        """Files as `normscope lectures check` names them, each read as an own lecture would be."""
+        held = builtin_lectures()
+        lessons = {e.id: e for e in self.lessons.entries()}
+        own = (read_lecture(p, "own", str(p)) for p in paths)
+        return [with_lessons(e, lessons) for e in claimed(held, own)[len(held) :]]

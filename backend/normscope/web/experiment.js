@@ -255,7 +255,6 @@ if (presenter) setupShare();
 // The room: the presenter's page shows the room what it opens (unless private); a page opened from the room's
 // link moves on with the presenter, or, once its viewer stopped following, says where the presenter went.
 const roomLead = presenter ? new RoomLead(el("to-room"), experimentId) : null;
-roomLead?.show(experimentId, true);
 let roomElsewhere = null; // what the room is shown, when it is not this experiment
 // Inside the room page that page moves on (it holds the room's socket); opened alone, this page does.
 const embedded = window.parent !== window;
@@ -378,6 +377,11 @@ document.addEventListener("keydown", (ev) => {
   chosen();
 });
 
+// The presenter's stored view as this page's (its replay position is the replay's business).
+function hallView(state) {
+  return { layer: state.layer ?? view.layer, tap: state.tap, chart: state.chart, lecture: state.lecture };
+}
+
 // A lesson opens on its own layer, tap and chart, unless the link names a view or the presenter showed one.
 function useLessonView(lesson, presenterView) {
   if (!lesson?.view || view.named || presenterView) return;
@@ -474,12 +478,13 @@ const handlers = {
       // the lesson's view matters only before the presenter showed one: then the charts need not wait for it
       const lessonAsked = lessonOf(msg.experiment.spec);
       if (!msg.view) useLessonView(await lessonAsked, msg.view);
+      else if (presenter && !view.named) Object.assign(view, hallView(msg.view)); // back where they left it
       lessonAsked.then((lesson) => {
         showLesson(lesson);
         fitFocus(); // the text pushes the charts down (the charts redraw at their new size by themselves)
         if (presenter && !msg.experiment.spec.external) saveAsLesson(lesson);
       });
-      if (!offline) lectureBar(msg.experiment.spec, roomLead);
+      if (!offline) lectureBar(msg.experiment.spec, presenter);
       if (msg.view) follow?.received(msg.view);
       model = new ExperimentModel(msg.experiment, msg.layers);
       document.title = `normscope — ${msg.experiment.spec.name}`;
@@ -491,6 +496,7 @@ const handlers = {
       applyView();
       openChart();
       if (presenter && !msg.view) lead.send(hallState(view, null)); // the room starts where the presenter does
+      requestAnimationFrame(() => roomLead?.show(experimentId)); // after this page's first draw
       if (presenter && !TERMINAL.has(msg.experiment.status)) {
         const runs = msg.experiment.spec.external ? null : () => model.runs;
         const onPace = (pace) => {

@@ -96,6 +96,33 @@ if (presenter) {
   });
 }
 
+// A lecture starts with its first lesson, launched as part of it (the lecture bar then leads on).
+if (presenter) {
+  const lectures = await api("/api/lectures");
+  const select = document.getElementById("lecture");
+  for (const l of lectures) select.add(new Option(l.title ? `${l.title} (${l.lessons.length} lessons)` : `${l.id}: broken`, l.id));
+  const info = () => {
+    const l = lectures.find((x) => x.id === select.value);
+    document.getElementById("lecture-info").textContent = l?.lessons?.join(" → ") ?? l?.errors.join("\n") ?? "";
+    document.getElementById("lecture-start").disabled = !l?.lessons;
+  };
+  select.addEventListener("change", info);
+  document.getElementById("lectures").hidden = !lectures.length;
+  info();
+  document.getElementById("lecture-start").addEventListener("click", async () => {
+    const l = lectures.find((x) => x.id === select.value);
+    const error = document.getElementById("lecture-start-error");
+    error.textContent = "";
+    try {
+      const body = JSON.stringify({ lecture: l.id });
+      const exp = await api(`/api/lessons/${encodeURIComponent(l.lessons[0])}/launch`, { method: "POST", body });
+      location.href = `/experiments/${exp.id}`;
+    } catch (e) {
+      error.textContent = e.body?.detail?.[0]?.msg ?? e.body?.detail ?? e.message;
+    }
+  });
+}
+
 if (presenter) {
   document.getElementById("import").hidden = false;
   document.getElementById("import-file").addEventListener("change", async (ev) => {

@@ -14,12 +14,11 @@ let following = true;
 function makeSpare() {
   const frame = Object.assign(document.createElement("iframe"), {
     src: "/experiments/spare?room=1&spare=1",
-    className: "room-frame",
+    className: "room-frame spare",
     title: "the experiment the presenter shows",
     allow: "fullscreen; clipboard-write",
   });
-  frame.hidden = true;
-  el("frames").append(frame);
+  el("frames").append(frame); // laid out at full size out of sight, so its first draw is not its first layout
   spare = { frame, ready: false };
 }
 
@@ -29,9 +28,10 @@ function open(id) {
   const old = current;
   current = { frame: spare.frame, id };
   spare = null;
+  delete document.body.dataset.spare;
   following = true;
   current.frame.contentWindow.postMessage({ type: "open", experiment: id }, location.origin);
-  current.frame.hidden = false;
+  current.frame.classList.remove("spare");
   document.body.classList.add("showing");
   old?.frame.remove();
   setTimeout(() => spare || makeSpare(), SPARE_DELAY_MS);
@@ -46,6 +46,7 @@ addEventListener("message", (ev) => {
   if (ev.origin !== location.origin) return;
   if (ev.data?.type === "spare" && spare && ev.source === spare.frame.contentWindow) {
     spare.ready = true;
+    document.body.dataset.spare = "ready"; // the next move is a hello and a draw
     if (shown && (!current || (following && shown !== current.id))) open(shown);
   } else if (ev.data?.type === "follow" && current && ev.source === current.frame.contentWindow) {
     following = ev.data.on;

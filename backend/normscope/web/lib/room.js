@@ -3,7 +3,6 @@
 import { api } from "../token.js";
 
 const ROOM_KEY = "normscope-room"; // "private": the presenter prepares without moving the room
-const SHOWN_KEY = "normscope-room-shown"; // this tab's last experiment shown to the room
 
 // Presenter: the "shown to the room" switch, kept across pages; show(id) moves the room when it is on.
 export class RoomLead {
@@ -18,7 +17,6 @@ export class RoomLead {
       localStorage.setItem(ROOM_KEY, this.on ? "shown" : "private");
       this.draw();
       if (this.on) this.show(this.id);
-      else sessionStorage.removeItem(SHOWN_KEY);
     });
     this.draw();
   }
@@ -31,12 +29,11 @@ export class RoomLead {
       : "the room stays where it is while you prepare; click to show this experiment to the room";
   }
 
-  // The room moves to an experiment (the next lesson as it launches, this one when it opens: unless this
-  // page just showed it before loading it, which would move every follower twice).
-  async show(experimentId, opening = false) {
-    const shown = sessionStorage.getItem(SHOWN_KEY);
-    sessionStorage.setItem(SHOWN_KEY, experimentId);
-    if (!this.on || (opening && shown === experimentId)) return null;
+  // The room moves to the experiment this page opened (a launched lesson's too), once the page has drawn it:
+  // the room sees it as the presenter does, and a laptop that also projects a follower's page is not loading
+  // two pages at once.
+  async show(experimentId) {
+    if (!this.on) return null;
     try {
       return await api("/api/room", { method: "PUT", body: JSON.stringify({ experiment_id: experimentId }) });
     } catch (e) {
@@ -65,7 +62,15 @@ export function followRoom(onRoom) {
 }
 
 // A spare page waits, loaded, until the room page names the experiment it opens (its link then names it).
-export function roomAssigns() {
+// Meanwhile it draws a throwaway chart of each kind: Plotly's first plot in a page costs far more than later ones.
+export async function roomAssigns() {
+  const box = Object.assign(document.createElement("div"), { style: "position:fixed;width:600px;height:400px" });
+  document.body.append(box);
+  await Plotly.newPlot(box, [{ y: [0, 1], type: "scatter" }, { z: [[0, 1]], type: "heatmap", xaxis: "x2", yaxis: "y2" }], {
+    grid: { rows: 1, columns: 2 },
+  });
+  Plotly.purge(box);
+  box.remove();
   return new Promise((resolve) => {
     addEventListener("message", function opened(ev) {
       if (ev.origin !== location.origin || ev.data?.type !== "open") return;
@@ -80,8 +85,9 @@ export function roomAssigns() {
 export const roomPage = (experimentId) => `/experiments/${encodeURIComponent(experimentId)}?room=1`;
 
 // "3 of 7: bigger-lr — next ▶": where the experiment's lesson stands in its lecture; the presenter's next
-// launches the following lesson (played from its recording where the server has no GPU, as a launch does).
-export async function lectureBar(spec, room) {
+// launches the following lesson (played from its recording where the server has no GPU, as a launch does)
+// and opens it, which moves the room there.
+export async function lectureBar(spec, presenter) {
   const bar = document.getElementById("lecture-bar");
   if (!spec.lecture) return;
   const lecture = await api(`/api/lectures/${encodeURIComponent(spec.lecture)}`).catch(() => null);
@@ -92,10 +98,10 @@ export async function lectureBar(spec, room) {
   bar.title = lecture.title;
   document.getElementById("lecture-place").textContent = `${at + 1} of ${lecture.lessons.length}: ${spec.lesson}`;
   const button = document.getElementById("lecture-next");
-  button.hidden = !room || !next;
+  button.hidden = !presenter || !next;
   if (next) button.textContent = `next: ${next} ▶`;
   bar.hidden = false;
-  if (!room || !next) return;
+  if (!presenter || !next) return;
   button.addEventListener("click", async () => {
     button.disabled = true;
     const error = document.getElementById("lecture-error");
@@ -103,7 +109,6 @@ export async function lectureBar(spec, room) {
     try {
       const body = JSON.stringify({ lecture: spec.lecture });
       const exp = await api(`/api/lessons/${encodeURIComponent(next)}/launch`, { method: "POST", body });
-      await room.show(exp.id); // the room moves as the presenter's page loads the next lesson
       location.href = `/experiments/${encodeURIComponent(exp.id)}`;
     } catch (e) {
       error.textContent = e.body?.detail?.[0]?.msg ?? e.body?.detail ?? `launch failed (${e.message})`;
