@@ -118,9 +118,14 @@ def test_lr_sweep_plain_is_blue_bn_red_and_a_highlight_greys_the_rest(
     wait_for(page, "ns.highlight.pinned === arg && ns.highlight.active === arg", arg=run)
     expect(row).to_have_class("highlighted pinned")
     page.locator("#chart-grad").scroll_into_view_if_needed()  # per-layer: the chosen two and the pinned run
-    grad = wait_for(page, greyed, arg="chart-grad")
+    # the chart, off screen while the run was picked, is redrawn once in view: wait for that drawing
+    # (the pinned run may be one of the chosen two, already drawn before the pin)
+    pinned = (
+        f"(() => {{ const d = ({DRAWN})('chart-grad'); return d.traces.some((t) => t.run === arg)"
+        f" && d.traces.every((t) => t.run === null || t.run === arg || {grey}) && d; }})()"
+    )
+    grad = wait_for(page, pinned, arg=run)
     assert {t["run"] for t in grad["traces"]} - {None} == lines | {run}
-    assert all(t["colour"] == GREY for t in grad["traces"] if t["run"] not in (None, run))
     page.keyboard.press("Escape")
     wait_for(page, "ns.highlight.pinned === null")
 

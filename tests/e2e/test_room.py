@@ -20,9 +20,10 @@ from tests.e2e.test_hall import STATE
 from tests.unit.test_cli import env
 
 MOVE_S = 1.0  # the issue's bound: each viewer shows the new experiment's charts within a second
-# Each document of a viewer notes when its loss chart is first drawn by Plotly (timed in the browser).
+# Each document of a viewer notes when Plotly first drew one of its charts (timed in the browser): those of
+# the presenter's view, as a chart focused alone hides the others (and no chart is drawn into a hidden box).
 CHARTS_AT = """(() => {
-  const seen = () => document.getElementById('chart-loss')?._fullLayout;
+  const seen = () => [...document.querySelectorAll('.chart')].some((c) => c._fullLayout);
   const tick = () => (seen() ? (window.chartsAt = Date.now()) : requestAnimationFrame(tick));
   requestAnimationFrame(tick);
 })()"""
