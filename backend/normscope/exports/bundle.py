@@ -48,9 +48,9 @@ def bundle(entry: Path) -> str:
         name = f"__module{len(order)}"
         ids[path] = name
         order.append(path)
-        parts.append(
-            f"// {path.name}\nconst {name} = (() => {{\n{body}\nreturn {{ {', '.join(exported)} }};\n}})();\n"
-        )
+        scope = "async () =>" if not chain else "() =>"  # the entry alone may await at its top level
+        returned = f"return {{ {', '.join(exported)} }};"
+        parts.append(f"// {path.name}\nconst {name} = ({scope} {{\n{body}\n{returned}\n}})();\n")
         return name
 
     visit(entry, ())

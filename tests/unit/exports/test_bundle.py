@@ -38,6 +38,25 @@ def test_modules_become_scopes_in_dependency_order(tmp_path: Path):
         assert run.stdout.strip() == "a:42", run.stderr
 
 
+def test_the_entry_may_await_at_its_top_level(tmp_path: Path):
+    """The experiment page awaits the room's choice (a spare page) before it starts; the export must run."""
+    write(
+        tmp_path,
+        {
+            "main.js": 'import { later } from "./lib/a.js";\nconst v = await later();\nglobalThis.out = v;\n',
+            "lib/a.js": "export async function later() { return 7; }\n",
+        },
+    )
+    script = bundle(tmp_path / "main.js")
+    if shutil.which("node"):
+        run = subprocess.run(
+            ["node", "-e", script + "\nsetTimeout(() => console.log(globalThis.out))"],
+            capture_output=True,
+            text=True,
+        )
+        assert run.stdout.strip() == "7", run.stderr
+
+
 @pytest.mark.parametrize(
     ("source", "says"),
     [
