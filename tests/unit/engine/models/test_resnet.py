@@ -50,7 +50,9 @@ def test_the_plain_resnet20_trains():
         {
             "dataset": {"name": "shapes", "n_samples": 3000},
             "model": {"kind": "resnet", "depth": 20, "width": 8, "activation": "relu", "init": "he"},
-            "optimizer": {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+            # at lr 0.1 this net trained on one CPU and sat at chance on another (AMD EPYC: a different
+            # float summation order); at 0.05 it trains there (last loss 0.65 of the first, val 0.35)
+            "optimizer": {"name": "sgd", "lr": 0.05, "momentum": 0.9},
             "batch_size": 64,
             "steps": 160,
             "variants": [{"label": "plain"}],
