@@ -260,7 +260,8 @@ export function overTimeFigure(model, style, which, bandLayer) {
   const layout = baseLayout(style, title);
   layout.xaxis = { ...layout.xaxis, title: { text: "step" } };
   layout.yaxis = { ...layout.yaxis, type };
-  layout.legend = { orientation: "v", x: 1.02, y: 1 };
+  // beside the plot only when one chart fills a wide screen: in a card it would take half the plot's width
+  if (style.focus) layout.legend = { orientation: "v", x: 1.02, y: 1 };
   return { data, layout };
 }
 
