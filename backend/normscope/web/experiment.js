@@ -255,6 +255,13 @@ if (presenter) setupShare();
 // The room: the presenter's page shows the room what it opens (unless private); a page opened from the room's
 // link moves on with the presenter, or, once its viewer stopped following, says where the presenter went.
 const roomLead = presenter ? new RoomLead(el("to-room"), experimentId) : null;
+const ROOM_WAIT_MS = 3000;
+let roomShown = false;
+const showRoom = () => {
+  if (roomShown) return;
+  roomShown = true;
+  requestAnimationFrame(() => roomLead?.show(experimentId)); // after this page's draw
+};
 let roomElsewhere = null; // what the room is shown, when it is not this experiment
 // Inside the room page that page moves on (it holds the room's socket); opened alone, this page does.
 const embedded = window.parent !== window;
@@ -496,7 +503,10 @@ const handlers = {
       applyView();
       openChart();
       if (presenter && !msg.view) lead.send(hallState(view, null)); // the room starts where the presenter does
-      requestAnimationFrame(() => roomLead?.show(experimentId)); // after this page's first draw
+      // the room moves once this page has something to draw (a new run's first frame, a finished one's replay),
+      // so followers land on charts rather than wait on a worker's start; a queued one moves it after a while
+      if (TERMINAL.has(msg.experiment.status) || offline) showRoom();
+      else setTimeout(showRoom, ROOM_WAIT_MS);
       if (presenter && !TERMINAL.has(msg.experiment.status)) {
         const runs = msg.experiment.spec.external ? null : () => model.runs;
         const onPace = (pace) => {
@@ -518,6 +528,7 @@ const handlers = {
     if (replaying) return; // the history a reconnect sends: the replay has every frame already
     model.ingest(frame);
     redraw();
+    showRoom();
   },
   status(msg) {
     model.setStatus(msg);
