@@ -4,6 +4,7 @@ import argparse
 import contextlib
 import json
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -12,7 +13,8 @@ from pydantic import ValidationError
 
 if TYPE_CHECKING:
     from normscope.engine.trainer import Trainer
-    from normscope.lessons import Entry, Lectures, Lessons
+    from normscope.lessons import Entry, LectureEntry, Lectures, Lessons
+    from normscope.lessons.catalogue import File
     from normscope.schemas import ExperimentSpec
     from normscope.store import Store
 
@@ -291,11 +293,45 @@ def _export(args: argparse.Namespace) -> int:
 
 def _lesson(lessons: "Lessons", lesson_id: str, command: str) -> "Entry | None":
     """The lesson file of that id; None, naming the ones there are, when there is none."""
-    entry = lessons.get(lesson_id)
+    return _file_of(lessons, lesson_id, command, "lesson")  # type: ignore[return-value]
+
+
+def _file_of(
+    files: "Lessons | Lectures", file_id: str, command: str, kind: str
+) -> "Entry | LectureEntry | None":
+    """The lesson or lecture file of that id; None, naming the ones there are, when there is none."""
+    entry = files.get(file_id)
     if entry is None:
-        known = ", ".join(dict.fromkeys(e.id for e in lessons.entries()))
-        print(f"normscope {command}: no lesson {lesson_id!r}; known: {known}", file=sys.stderr)
+        known = ", ".join(dict.fromkeys(e.id for e in files.entries()))
+        print(f"normscope {command}: no {kind} {file_id!r}; known: {known}", file=sys.stderr)
     return entry
+
+
+def _show_file(entry: "File | None") -> int:
+    """A file's text as it is on disk, or its errors (exit 2) when it could not be read."""
+    if entry is None:
+        return 2
+    if entry.text is None:
+        print(*entry.errors, sep="\n", file=sys.stderr)
+        return 2
+    print(entry.text, end="")
+    return 0
+
+
+def _toml_files(paths: list[str]) -> list[Path]:
+    """The files named, a folder standing for its .toml files."""
+    return [
+        p for path in map(Path, paths) for p in (sorted(path.glob("*.toml")) if path.is_dir() else [path])
+    ]
+
+
+def _report_checked(checked: "Sequence[File]", kind: str) -> int:
+    """Each file's errors or 'ok', a count on stderr; exit 1 when any is broken (a course's CI fails)."""
+    for entry in checked:
+        print("\n".join(entry.errors) or f"{entry.label}: ok")
+    broken = sum(1 for e in checked if e.errors)
+    print(f"{len(checked)} {kind} file(s), {broken} broken", file=sys.stderr)
+    return 1 if broken else 0
 
 
 def _lessons_list(args: argparse.Namespace) -> int:
@@ -314,31 +350,15 @@ def _lessons_show(args: argparse.Namespace) -> int:
     from normscope.config import Settings
     from normscope.lessons import Lessons
 
-    entry = _lesson(Lessons.from_settings(Settings()), args.id, "lessons show")
-    if entry is None:
-        return 2
-    if entry.text is None:
-        print(*entry.errors, sep="\n", file=sys.stderr)
-        return 2
-    print(entry.text, end="")
-    return 0
+    return _show_file(_lesson(Lessons.from_settings(Settings()), args.id, "lessons show"))
 
 
 def _lessons_check(args: argparse.Namespace) -> int:
     """Each file (a folder: its .toml files) read as the server would read an own lesson."""
     from normscope.lessons import Lessons
 
-    files = [
-        p
-        for path in map(Path, args.paths)
-        for p in (sorted(path.glob("*.toml")) if path.is_dir() else [path])
-    ]
-    checked = [_recording_checked(e) for e in Lessons.check(files)]
-    for entry in checked:
-        print("\n".join(entry.errors) or f"{entry.label}: ok")
-    broken = sum(1 for e in checked if e.errors)
-    print(f"{len(checked)} lesson file(s), {broken} broken", file=sys.stderr)
-    return 1 if broken else 0
+    checked = [_recording_checked(e) for e in Lessons.check(_toml_files(args.paths))]
+    return _report_checked(checked, "lesson")
 
 
 def _lectures() -> "Lectures":
@@ -361,33 +381,13 @@ def _lectures_list(args: argparse.Namespace) -> int:
 
 
 def _lectures_show(args: argparse.Namespace) -> int:
-    lectures = _lectures()
-    entry = lectures.get(args.id)
-    if entry is None:
-        known = ", ".join(dict.fromkeys(e.id for e in lectures.entries()))
-        print(f"normscope lectures show: no lecture {args.id!r}; known: {known}", file=sys.stderr)
-        return 2
-    if entry.text is None:
-        print(*entry.errors, sep="\n", file=sys.stderr)
-        return 2
-    print(entry.text, end="")
-    return 0
+    return _show_file(_file_of(_lectures(), args.id, "lectures show", "lecture"))
 
 
 def _lectures_check(args: argparse.Namespace) -> int:
     """Each file (a folder: its .toml files) read as the server would read an own lecture, its lessons looked
     up among the lessons the server would list."""
-    files = [
-        p
-        for path in map(Path, args.paths)
-        for p in (sorted(path.glob("*.toml")) if path.is_dir() else [path])
-    ]
-    checked = _lectures().check(files)
-    for entry in checked:
-        print("\n".join(entry.errors) or f"{entry.label}: ok")
-    broken = sum(1 for e in checked if e.errors)
-    print(f"{len(checked)} lecture file(s), {broken} broken", file=sys.stderr)
-    return 1 if broken else 0
+    return _report_checked(_lectures().check(_toml_files(args.paths)), "lecture")
 
 
 def _recording_checked(entry: "Entry") -> "Entry":
