@@ -19,6 +19,7 @@ from pathlib import Path
 
 import httpx
 import websockets
+from measured import cpu_seconds
 
 from normscope.api.launcher import start_server
 from normscope.lessons import builtin_lesson
@@ -71,11 +72,6 @@ async def stalled(url: str, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100.0
-
-
 async def measure(
     base: str, eid: str, n: int, seconds: float, stall_lead: float | None, pid: int, frames: str = "json"
 ) -> dict:
@@ -92,9 +88,9 @@ async def measure(
     stall = asyncio.create_task(stalled(url, lead + seconds + 5)) if stall_lead is not None else None
     viewers = asyncio.gather(*(viewer(url, start, end, lat[i], seen[i], sizes) for i in range(n)))
     await asyncio.sleep(lead)
-    cpu0, t0 = _cpu_seconds(pid), time.monotonic()
+    cpu0, t0 = cpu_seconds(pid), time.monotonic()
     await viewers
-    cpu = (_cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
+    cpu = (cpu_seconds(pid) - cpu0) / (time.monotonic() - t0)
     if stall is not None:
         stall.cancel()
         await asyncio.gather(stall, return_exceptions=True)

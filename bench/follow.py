@@ -16,7 +16,6 @@ Prints one JSON line.
 import argparse
 import asyncio
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -25,6 +24,7 @@ from pathlib import Path
 
 import httpx
 import websockets
+from measured import cpu_seconds, latency_figures
 
 from normscope.api.launcher import ServerProcess, start_server
 
@@ -69,11 +69,6 @@ def run_viewers(url: str, n: int) -> None:
     print(json.dumps([{str(k): v for k, v in g.items()} for g in got]), flush=True)
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / 100.0
-
-
 def measure(args: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         server = start_server(Path(tmp) / "data", TOKEN, NORMSCOPE_MAX_CLIENTS=str(args.viewers + 100))
@@ -114,20 +109,20 @@ def _measure(server: ServerProcess, args: argparse.Namespace) -> dict:
         c.post(f"/api/experiments/{eid}/control", json={"action": "resume"})
     time.sleep(1.0)
     sent: dict[int, float] = {}
-    cpu0, t0 = _cpu_seconds(server.proc.pid), time.monotonic()
+    cpu0, t0 = cpu_seconds(server.proc.pid), time.monotonic()
     for k in range(1, args.changes + 1):
         view = {"layer": LAYERS[k % 3], "tap": TAPS[k % 3], "chart": "bands", "replay_step": k}
         sent[k] = time.time()
         c.put(f"/api/experiments/{eid}/view", json=view).raise_for_status()
         time.sleep(args.interval)
-    cpu = _cpu_seconds(server.proc.pid) - cpu0
+    cpu = cpu_seconds(server.proc.pid) - cpu0
     window = time.monotonic() - t0
     c.put(f"/api/experiments/{eid}/view", json={"replay_step": LAST}).raise_for_status()
     got = [g for p in procs for g in json.loads(p.communicate(timeout=120)[0].splitlines()[-1])]
     c.post(f"/api/experiments/{eid}/control", json={"action": "cancel"})
-    lat = sorted((g[str(k)] - sent[k]) * 1000 for g in got for k in sent if str(k) in g)
+    lat = [(g[str(k)] - sent[k]) * 1000 for g in got for k in sent if str(k) in g]
     expected = len(got) * len(sent)
-    p95 = lat[int(0.95 * (len(lat) - 1))] if lat else float("nan")
+    figures = latency_figures(lat, expected)
     return {
         "bench": "follow",
         "viewers": args.viewers,
@@ -135,14 +130,11 @@ def _measure(server: ServerProcess, args: argparse.Namespace) -> dict:
         "processes": args.processes,
         "changes": args.changes,
         "pace_steps_per_s": args.pace,
-        "received": round(len(lat) / expected, 4) if expected else 0.0,
-        "p50_ms": round(statistics.median(lat), 1) if lat else None,
-        "p95_ms": round(p95, 1),
-        "max_ms": round(lat[-1], 1) if lat else None,
+        **figures,
         "server_cpu_core": round(cpu / window, 3),
         "server_cpu_us_per_view_delivered": round(1e6 * cpu / max(1, len(lat)), 1),
         "target_p95_ms": TARGET_P95_MS,
-        "met": bool(lat) and p95 < TARGET_P95_MS and len(lat) == expected,
+        "met": bool(lat) and figures["p95_ms"] < TARGET_P95_MS and len(lat) == expected,
     }
 
 

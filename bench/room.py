@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import httpx
 import websockets
+from measured import cpu_seconds, latency_figures
 
 from normscope.api.launcher import ServerProcess, start_server
 
@@ -74,11 +74,6 @@ def run_followers(url: str, n: int, end: str) -> None:
     print(json.dumps(asyncio.run(followers(url, n, end))), flush=True)
 
 
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def record(data: Path) -> None:
     (data / "lessons").mkdir(parents=True, exist_ok=True)
     (data / "lessons" / "played.toml").write_text(LESSON)
@@ -120,47 +115,44 @@ def _moves(server: ServerProcess, args: argparse.Namespace) -> dict:
     connected = c.get("/api/health").json()["viewers"]
     time.sleep(1.0)
     sent: list[tuple[str, float]] = []
-    cpu0, t0 = _cpu_seconds(server.proc.pid), time.monotonic()
+    cpu0, t0 = cpu_seconds(server.proc.pid), time.monotonic()
     for k in range(args.moves):
         shown = (a, b)[k % 2]
         sent.append((shown, time.time()))
         c.put("/api/room", json={"experiment_id": shown}).raise_for_status()
         time.sleep(args.interval)
-    cpu = _cpu_seconds(server.proc.pid) - cpu0
+    cpu = cpu_seconds(server.proc.pid) - cpu0
     window = time.monotonic() - t0
     c.put("/api/room", json={"experiment_id": end}).raise_for_status()
     got = [g for p in procs for g in json.loads(p.communicate(timeout=120)[0].splitlines()[-1])]
     # the k-th message after the one on connect is the k-th move: a follower gets every one, in order
-    lat = sorted(
+    lat = [
         (at - sent[k][1]) * 1000
         for g in got
         for k, (shown, at) in enumerate(g[: len(sent)])
         if shown == sent[k][0]
-    )
+    ]
     expected = len(got) * len(sent)
-    p95 = lat[int(0.95 * (len(lat) - 1))] if lat else float("nan")
+    figures = latency_figures(lat, expected)
     return {
         "bench": "room",
         "followers": args.followers,
         "connected": connected,
         "processes": args.processes,
         "moves": args.moves,
-        "received": round(len(lat) / expected, 4) if expected else 0.0,
-        "p50_ms": round(statistics.median(lat), 1) if lat else None,
-        "p95_ms": round(p95, 1),
-        "max_ms": round(lat[-1], 1) if lat else None,
+        **figures,
         "server_cpu_core_moving": round(cpu / window, 3),
         "target_p95_ms": TARGET_P95_MS,
-        "moves_met": bool(lat) and p95 < TARGET_P95_MS and len(lat) == expected,
+        "moves_met": bool(lat) and figures["p95_ms"] < TARGET_P95_MS and len(lat) == expected,
     }
 
 
 def _player(server: ServerProcess, args: argparse.Namespace) -> dict:
     c = httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
     time.sleep(2.0)  # the followers' goodbyes settle
-    cpu0, t0 = _cpu_seconds(server.proc.pid), time.monotonic()
+    cpu0, t0 = cpu_seconds(server.proc.pid), time.monotonic()
     time.sleep(args.play_s / 2)
-    idle = (_cpu_seconds(server.proc.pid) - cpu0) / (time.monotonic() - t0)
+    idle = (cpu_seconds(server.proc.pid) - cpu0) / (time.monotonic() - t0)
     r = c.post("/api/lessons/played/launch", json={"mode": "recording"})
     r.raise_for_status()
     eid = r.json()["id"]
@@ -168,11 +160,11 @@ def _player(server: ServerProcess, args: argparse.Namespace) -> dict:
         time.sleep(0.05)
     step0, cpu0, t0 = (
         c.get(f"/api/experiments/{eid}").json()["step"],
-        _cpu_seconds(server.proc.pid),
+        cpu_seconds(server.proc.pid),
         time.monotonic(),
     )
     time.sleep(args.play_s)
-    cpu, window = _cpu_seconds(server.proc.pid) - cpu0, time.monotonic() - t0
+    cpu, window = cpu_seconds(server.proc.pid) - cpu0, time.monotonic() - t0
     step = c.get(f"/api/experiments/{eid}").json()["step"]
     player = cpu / window - idle
     return {
