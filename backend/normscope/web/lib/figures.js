@@ -11,7 +11,6 @@ export const COLORS = [
   "#1f77b4", "#d62728", "#e69f00", "#88ccee", "#332288", "#882255", "#999999", "#000000",
   "#8000e0", "#402000", "#e0c080", "#402060", "#8060e0", "#e06060", "#a02040", "#80a0e0",
 ];
-export const color = (index) => COLORS[index % COLORS.length];
 const fade = (hex, alpha) => {
   const n = parseInt(hex.slice(1), 16);
   return `rgba(${n >> 16},${(n >> 8) & 255},${n & 255},${alpha})`;
@@ -317,8 +316,8 @@ export function sweepFigure(model, style, param, parent = null) {
         type: "scatter", mode: single ? "lines+markers" : "markers", name: [NORM_NAMES[norm] ?? norm, what].filter(Boolean).join(" · "),
         x: points.map((p) => p.x), y: points.map((p) => p.acc), text: points.map((p) => p.label),
         hovertemplate: "%{text}: %{y:.1%}<extra></extra>",
-        line: { color: color(NORM_ORDER.indexOf(norm)), width: style.line },
-        marker: { size: 6 + style.line * 2, symbol, color: color(NORM_ORDER.indexOf(norm)), line: { width: 2 } },
+        line: { color: FAMILIES[norm].base, width: style.line },
+        marker: { size: 6 + style.line * 2, symbol, color: FAMILIES[norm].base, line: { width: 2 } },
       });
     }
   }
@@ -361,7 +360,7 @@ export function parallelFigure(model, style, parent = null) {
   });
   if (parent) dimensions.unshift({ label: "round", values: rows.map((r) => r.round), tickvals: [1, 2] });
   dimensions.push({ label: "val accuracy", values: rows.map((r) => r.acc), range: [0, 1] });
-  const scale = NORM_ORDER.map((_, k) => [k / (NORM_ORDER.length - 1), color(k)]);
+  const scale = NORM_ORDER.map((norm, k) => [k / (NORM_ORDER.length - 1), FAMILIES[norm].base]);
   const data = [{ type: "parcoords", line: { color: rows.map((r) => r.norm), colorscale: scale, cmin: 0, cmax: NORM_ORDER.length - 1 }, dimensions }];
   const layout = baseLayout(style, "the sweep in parallel coordinates (colour: blue no norm, red BatchNorm)");
   // the axes' names sit above them, under the title, centred on the outer axes too: room at both sides
