@@ -48,8 +48,8 @@ const renderer = new Renderer(
   (chartEl) => snapshotButtons(chartEl, () => model?.experiment.spec.name ?? "normscope", linkTo),
   (chartEl) => toggleFocus(chartEl.closest(".panel").dataset.chart),
   () => Boolean(model?.latest), // no empty axes before the first frame
-  (figure, chartEl) =>
-    emphasize(withKey(model, style(), figure, chartEl.clientHeight), highlight.active, model?.runs[highlight.active]?.label),
+  (figure, height) =>
+    emphasize(withKey(model, style(), figure, height), highlight.active, model?.runs[highlight.active]?.label),
   (chartEl) => highlight.attachChart(chartEl),
 );
 let model = null;
@@ -505,7 +505,7 @@ const handlers = {
       if (presenter && !msg.view) lead.send(hallState(view, null)); // the room starts where the presenter does
       // the room moves once this page has something to draw (a new run's first frame, a finished one's replay),
       // so followers land on charts rather than wait on a worker's start; a queued one moves it after a while
-      if (TERMINAL.has(msg.experiment.status) || offline) showRoom();
+      if (TERMINAL.has(msg.experiment.status)) showRoom();
       else setTimeout(showRoom, ROOM_WAIT_MS);
       if (presenter && !TERMINAL.has(msg.experiment.status)) {
         const runs = msg.experiment.spec.external ? null : () => model.runs;

@@ -24,7 +24,8 @@ export class Renderer {
   // buttons(chartEl): the extra modebar buttons of a chart (its image and link buttons);
   // doubleClicked(chartEl): a double click in a chart's plot area, which Plotly keeps from the page;
   // hasData(): whether there is anything to draw yet (no empty axes before the first frame);
-  // decorate(figure, chartEl): every built figure passes through it (the key, the highlight); plotted(chartEl): once drawn
+  // decorate(figure, height): every built figure passes through it (the key, the highlight; height: the chart's, in
+  // pixels); plotted(chartEl): once drawn
   constructor(buttons = () => [], doubleClicked = () => {}, hasData = () => true, decorate = (figure) => figure, plotted = () => {}) {
     this.buttons = buttons;
     this.doubleClicked = doubleClicked;
@@ -125,9 +126,10 @@ export class Renderer {
   }
 
   drawOne(panel) {
-    const { data, layout } = this.decorate(panel.build(), panel.el);
+    // the box's size as the ResizeObserver saw it (no layout read before the draw)
+    const { data, layout } = this.decorate(panel.build(), panel.height);
     layout.datarevision = this.version; // series grow in place: same arrays, new points
-    fitTitle(layout, panel.el.clientWidth);
+    fitTitle(layout, panel.width);
     if (panel.legendShift && layout.legend) layout.legend = { ...layout.legend, y: (layout.legend.y ?? 0) - panel.legendShift };
     if (panel.legendTooTall) layout.showlegend = false; // the runs' badges above the charts name every colour
     const first = !panel.el.data;
