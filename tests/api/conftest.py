@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from normscope.api.launcher import ServerProcess, start_server
+from normscope.api.launcher import ServerProcess, children_of, start_server
 
 TOKEN = "test-presenter-token"
 
@@ -17,19 +17,24 @@ TOKEN = "test-presenter-token"
 @dataclass
 class Server(ServerProcess):
     def workers(self) -> list[int]:
-        """Training workers (spare included), not multiprocessing's resource tracker beside them."""
-        out = []
-        for pid in self.children():
-            try:
-                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
-                    out.append(pid)
-            except FileNotFoundError:
-                pass  # gone meanwhile
-        return out
+        """Training workers (spare included): the children of multiprocessing's fork server, which is the
+        server's child beside the resource tracker."""
+        return [pid for child in self.children() if _is_fork_server(child) for pid in children_of(child)]
+
+    def descendants(self) -> list[int]:
+        """Every process the server started: fork server, resource tracker, workers."""
+        return [pid for child in self.children() for pid in [child, *children_of(child)]]
 
     def client(self, token: str | None = TOKEN) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
+
+
+def _is_fork_server(pid: int) -> bool:
+    try:
+        return b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return False
 
 
 def start(data_dir: Path, **env: str) -> Server:

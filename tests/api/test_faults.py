@@ -91,8 +91,8 @@ def test_server_killed_mid_run_restarts_with_the_experiment_interrupted_and_fram
 def test_workers_exit_when_their_server_dies(own_server):
     server = own_server()
     _long_run_with_frames(server, 1)
-    workers = server.children()
-    assert workers
+    workers = server.descendants()
+    assert server.workers()
     server.stop(signal.SIGKILL)
     # a spare still warming up (~10 s on a busy CI box) notices when it reports
     deadline = time.monotonic() + 45

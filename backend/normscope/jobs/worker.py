@@ -1,5 +1,6 @@
-"""Worker process entry: started with the spawn context, imports torch at once (the warm spare), then waits
-for one experiment, trains it and exits. Talks to the server over two pipes: jobs/controls in, events out.
+"""Worker process entry: forked from the fork server that imported torch (manager.worker_context), it warms
+up (the warm spare), waits for one experiment, trains it and exits. Talks to the server over two pipes:
+jobs/controls in, events out.
 
 Jobs: ("start", spec_json, device). Events: ("ready", pid, devices) or ("fatal", reason) · ("download", file,
 done, total) · ("layers", json) · ("frame", step, prev_step, json) · ("late", step, prev_step, json): a slow
@@ -32,7 +33,7 @@ def worker_main(
     data: DataRoot,
     executor: ExecutorSettings | None = None,
 ) -> None:
-    import torch  # paid while the process waits as the spare, not when a lecturer presses Start
+    import torch  # the fork server's already; under spawn paid while the spare waits, not at Start
 
     from normscope.config import resolve_devices
     from normscope.engine.data import DatasetError
