@@ -13,8 +13,7 @@ from normscope.lessons import builtin_lesson
 from normscope.lessons.catalogue import builtins
 from normscope.schemas import ControlCommand, Frame, LayerStats, TapStats
 
-HEADLESS_LIMIT_S = 60
-pytestmark = pytest.mark.alone  # each lesson is timed against the headless limit
+HEADLESS_LIMIT_S = 60  # CPU seconds of this process (training and frames threads): a neighbour cannot pad it
 EXPERIMENT_PAGE = web_dir() / "experiment.html"
 
 
@@ -22,7 +21,7 @@ def train(lesson_id: str, orders: dict[int, ControlCommand] | None = None) -> li
     """The lesson at full speed (a starting pace is for the room), with the presenter's orders by step."""
     torch.set_num_threads(1)
     frames: list[Frame] = []
-    t0 = time.monotonic()
+    t0 = time.process_time()
     pending = dict(orders or {})
     trainer: Trainer
     spec = builtin_lesson(lesson_id).spec.model_copy(update={"pace": None})
@@ -30,7 +29,7 @@ def train(lesson_id: str, orders: dict[int, ControlCommand] | None = None) -> li
         spec, "cpu", on_frame=frames.append, control=lambda timeout: pending.pop(trainer.step, None)
     )
     trainer.run()
-    assert time.monotonic() - t0 < HEADLESS_LIMIT_S
+    assert time.process_time() - t0 < HEADLESS_LIMIT_S
     return frames
 
 
