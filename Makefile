@@ -4,9 +4,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 # Two workers for two cores; tests that share a Ray cluster go to one worker (xdist_group), and a test
 # marked `alone` (timing against a bound) runs with no other beside it (tests/conftest.py). Groups keep
-# the collection's order (browser tests last), not xdist's largest-first. `make check` uses it; the full
-# suite stays on one process: on two cores its servers, workers and browsers already fill both, and two
-# workers measured no faster (1110 s against ~1100 s) with more timing misses.
+# the collection's order (browser tests last), not xdist's largest-first. With workers forked from a fork
+# server, the full suite waits more than it computes: two workers took 1034 s against ~1450 s in one
+# process with spawned workers; four took 908 s but missed timing bounds (four browsers on two cores).
 PARALLEL := -n 2 --dist loadgroup --no-loadscope-reorder
 
 .PHONY: run test check lint bench e2e system-deps clean
@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 
 test: $(STAMP) system-deps lint
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(PARALLEL)
 
 # The edit-test loop's quick tier: lint and the unit tests that do not train for tens of seconds.
 check: $(STAMP) lint

@@ -24,7 +24,10 @@ def test_a_warm_spare_starts_training_at_once(own_server):
             while json.loads(ws.recv(timeout=30))["type"] != "frame":
                 pass
         assert time.perf_counter() - t0 < WARM_LAUNCH_LIMIT_S
-    assert not httpx.get(f"{server.url}/api/health").json()["warm"]  # its replacement is still warming up
+    # its replacement forks from the fork server, which imported torch: warm again at once, not in ~4 s
+    while not httpx.get(f"{server.url}/api/health").json()["warm"]:
+        assert time.perf_counter() - t0 < WARM_LAUNCH_LIMIT_S + 1, "the replacement spare is still warming up"
+        time.sleep(0.05)
 
 
 def test_missing_dataset_files_with_downloads_off_are_a_422_that_names_them(own_server):
