@@ -2,15 +2,15 @@ import json
 import time
 
 import httpx
-import pytest
 from websockets.sync.client import connect
 
 from tests.api.conftest import tiny_spec
 
-WARM_LAUNCH_LIMIT_S = 2.5  # the target is 1 s (bench/launch.py); a loaded CI machine gets some slack
+# the target is 1 s (bench/launch.py); a launch from the fork server's spare takes ~0.2 s, so a test running
+# beside it under xdist still leaves ample slack: it need not run alone
+WARM_LAUNCH_LIMIT_S = 2.5
 
 
-@pytest.mark.alone
 def test_a_warm_spare_starts_training_at_once(own_server):
     server = own_server()
     deadline = time.monotonic() + 90
