@@ -250,19 +250,19 @@ def test_pause_holds_training_until_a_command():
 
 
 def test_pace_limits_steps_per_second():
-    """The paced run's wall time is bounded below by the pace, whatever else runs; the unpaced run is timed in
-    this process's CPU seconds on one thread (two would spin while a neighbour holds a core), which a test
-    beside it under xdist cannot pad."""
-    commands: queue.Queue[ControlCommand] = queue.Queue()
-    commands.put(ControlCommand(action="pace", steps_per_second=100))
-    trainer = Trainer(_tiny(steps=50), control=_controls(commands))
-    t0 = time.monotonic()  # the clock starts with training, not with building the models and data
-    trainer.run()
-    assert 0.45 <= time.monotonic() - t0 < 2.0
-    unpaced = Trainer(_tiny(steps=50))
+    """On one thread (two spin while a neighbour holds a core: a paced run of 0.5 s took 5.5 s under xdist),
+    the paced run's wall time is bounded below by the pace, and the unpaced run is timed in this process's
+    CPU seconds, which a test beside it cannot pad."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
+        commands: queue.Queue[ControlCommand] = queue.Queue()
+        commands.put(ControlCommand(action="pace", steps_per_second=100))
+        trainer = Trainer(_tiny(steps=50), control=_controls(commands))
+        t0 = time.monotonic()  # the clock starts with training, not with building the models and data
+        trainer.run()
+        assert 0.45 <= time.monotonic() - t0 < 2.0
+        unpaced = Trainer(_tiny(steps=50))
         t0 = time.process_time()
         unpaced.run()
         assert time.process_time() - t0 < 0.3  # without the pace the same run is far quicker
@@ -322,6 +322,7 @@ def _losses(frames: list[Frame]) -> list[list[float]]:
     return [[x for f in frames for x in f.runs[i].loss] for i in range(len(frames[0].runs))]
 
 
+@pytest.mark.slow
 def test_augmented_pixel_sets_repeat_from_the_seed():
     _, a = _collect(_conv())
     _, b = _collect(_conv())
@@ -331,12 +332,14 @@ def test_augmented_pixel_sets_repeat_from_the_seed():
     assert [layer.name for layer in a[0].runs[1].layers][:2] == ["stage1.conv1", "stage2.conv1"]
 
 
+@pytest.mark.slow
 def test_augmentation_changes_what_the_net_sees():
     _, on = _collect(_conv())
     _, off = _collect(_conv(dataset={"name": "shapes", "n_samples": 600, "augment": False}))
     assert _losses(on)[0] != _losses(off)[0]
 
 
+@pytest.mark.slow
 def test_channels_last_computes_the_same_frames():
     _, contiguous = _collect(_conv(steps=10), channels_last=False)
     _, last = _collect(_conv(steps=10), channels_last=True)
@@ -345,6 +348,7 @@ def test_channels_last_computes_the_same_frames():
     )
 
 
+@pytest.mark.slow
 def test_bf16_runs_train_and_their_frames_are_finite():
     t, frames = _collect(_conv(precision="bf16", steps=40, dataset={"name": "shapes", "n_samples": 600}))
     assert [r.status for r in t.runs] == ["done", "done"]
