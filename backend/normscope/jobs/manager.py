@@ -49,11 +49,11 @@ from normscope.store import Store, StoreFull
 
 log = logging.getLogger("normscope.jobs")
 
-# what a worker imports before it can train (~4 s of CPU each): imported once, in the fork server
+# what a worker imports before it can train (~3 s of CPU each): imported once, in the fork server; dynamo
+# because every torch.optim optimizer imports it when first built
 WORKER_PRELOAD = [
     "torch",
     "torch._dynamo",
-    "sklearn.datasets",
     "normscope.engine.trainer",
     "normscope.jobs.worker",
 ]

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from normscope.catalog import FILE_DATASETS, DataRoot
+from normscope.engine.data.bundled import load_table
 from normscope.engine.data.download import ensure_files
 from normscope.engine.data.errors import DatasetError
 from normscope.engine.data.files import read_cifar, read_idx_split
@@ -141,20 +142,13 @@ def _from_files(spec: DatasetSpec, root: DataRoot) -> Dataset:
 
 
 def _tabular(spec: DatasetSpec, seed: int) -> tuple[np.ndarray, np.ndarray, tuple[int, int, int] | None]:
-    from sklearn import datasets as skd  # scikit-learn import is slow; only pay it when a dataset is built
-
     rng = np.random.default_rng(seed + 7919)
     n = spec.n_samples or DEFAULT_SAMPLES.get(spec.name, 0)  # only the drawn sets use it
     match spec.name:
         case "digits":
-            d = skd.load_digits()
-            return d.data, d.target, (1, 8, 8)
-        case "breast_cancer":
-            d = skd.load_breast_cancer()
-            return d.data, d.target, None
-        case "wine":
-            d = skd.load_wine()
-            return d.data, d.target, None
+            return *load_table("digits"), (1, 8, 8)
+        case "breast_cancer" | "wine":
+            return *load_table(spec.name), None
         case "spirals":
             x, y = make_spirals(n, spec.n_classes, spec.noise, rng)
             return x, y, None
