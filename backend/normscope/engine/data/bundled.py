@@ -31,12 +31,14 @@ def load_table(name: str) -> tuple[np.ndarray, np.ndarray]:
     file, headed = TABLES[name]
     path = data_folder() / file
     try:
-        table = np.loadtxt(path, delimiter=",", skiprows=1 if headed else 0, ndmin=2)
+        if headed:  # the header line and the rows from one read of the file
+            with path.open() as f:
+                expected = int(f.readline().split(",")[0])
+                table = np.loadtxt(f, delimiter=",", ndmin=2)
+        else:
+            table = np.loadtxt(path, delimiter=",", ndmin=2)
     except (OSError, ValueError) as e:
         raise DatasetError(f"scikit-learn's {name} table at {path} cannot be read: {e}") from e
-    if headed:
-        with path.open() as f:
-            expected = int(f.readline().split(",")[0])
-        if len(table) != expected:
-            raise DatasetError(f"{path}: {len(table)} rows where its header says {expected}")
+    if headed and len(table) != expected:
+        raise DatasetError(f"{path}: {len(table)} rows where its header says {expected}")
     return table[:, :-1], table[:, -1].astype(int)
