@@ -17,13 +17,15 @@ SIZES = [(1920, 1080), (1280, 720), (390, 844)]
 HUES = {"none": (190, 230), "batch": (345, 375)}  # blue; red across 0°
 GREY = "#c8c8c8"  # highlight.js: every run but the highlighted one
 MAX_LEGEND = 12
-# What each chart drew: per trace its run (meta.run), family band (meta.family), colour and legend entry;
-# and the legend entries and colour bars in the DOM.
+# What each chart drew: per run line its run (meta.run, or each of meta.runs where runs drawn alike share
+# a trace), family band (meta.family), colour and legend entry; Plotly's traces; and the legend entries and
+# colour bars in the DOM.
 DRAWN = """(id) => {
   const el = document.getElementById(id);
   return {
-    traces: (el.data ?? []).map((t) => ({ run: t.meta?.run ?? null, family: t.meta?.family ?? null,
-      colour: t.line?.color ?? null, n: t.x?.length ?? 0 })),
+    traces: (el.data ?? []).flatMap((t) => (t.meta?.runs ?? [t.meta?.run ?? null]).map((run) => ({ run,
+      family: t.meta?.family ?? null, colour: t.line?.color ?? null, n: t.x?.length ?? 0 }))),
+    plotted: (el.data ?? []).length,
     legend: el.querySelectorAll('.legend .traces').length,
     colourBars: el.querySelectorAll('.colorbar').length,
   };
@@ -141,6 +143,7 @@ def test_search_random_s_25_runs_have_a_colour_bar_not_a_legend(
         assert all(in_family(t["colour"], "none") for t in d["traces"] if t["run"] is not None), chart
     loss = drawn(page, "chart-loss")
     assert len({t["run"] for t in loss["traces"]} - {None}) == 25 and loss["colourBars"] == 1
+    assert loss["plotted"] <= 8 + 1  # 25 runs in eight shades share eight traces, and the colour bar's
     assert loss["legend"] == 0  # 25 runs: the colour bar says which is which
     assert page.locator("#heatmaps .chart").count() == 2  # not 25 heatmaps: the best and the highlighted run
 

@@ -8,6 +8,7 @@ import { LEGEND_RUNS, withKey } from "./lib/key.js";
 import { typing } from "./lib/keys.js";
 import { layerNames } from "./lib/layer_names.js";
 import { Marks } from "./lib/marks.js";
+import { mergeAlike } from "./lib/merge.js";
 import { chosenRuns, DRAWN_ALONE } from "./lib/picks.js";
 import { ExperimentModel } from "./lib/model.js";
 import { Renderer } from "./lib/render.js";
@@ -49,7 +50,7 @@ const renderer = new Renderer(
   (chartEl) => toggleFocus(chartEl.closest(".panel").dataset.chart),
   () => Boolean(model?.latest), // no empty axes before the first frame
   (figure, height) =>
-    emphasize(withKey(model, style(), figure, height), highlight.active, model?.runs[highlight.active]?.label),
+    mergeAlike(emphasize(withKey(model, style(), figure, height), highlight.active, model?.runs[highlight.active]?.label)),
   (chartEl) => highlight.attachChart(chartEl),
 );
 let model = null;

@@ -68,3 +68,24 @@ def test_families_stay_apart_for_the_colour_blind_at_every_lightness():
     worst = min((distance(p, q, v), p, q, v) for p, q in pairs for v in VISION)
     assert worst[0] >= MIN_DELTA_E, worst
     assert all(in_family(shades[n, t], n) for n, t in shades)
+
+
+def test_a_family_of_more_than_eight_runs_is_drawn_in_eight_shades_darker_with_a_larger_value():
+    """search-random's 25 plain runs: eight lightness steps, each run in the step of its learning rate."""
+    spec = builtin_lesson("search-random").spec.model_dump(mode="json")
+    out = call("colours", "runColours", spec)
+    shades = evaluate(
+        "colours", "[...Array(m.SHADES).keys()].map((k) => m.shade('none', k / (m.SHADES - 1)))"
+    )
+    assert len(shades) == 8 and len(spec["variants"]) == 25
+    assert set(out["colours"]) <= set(shades) and len(set(out["colours"])) > 4
+    by_lr = sorted((v["lr"], shades.index(out["colours"][i])) for i, v in enumerate(spec["variants"]))
+    steps = [s for _, s in by_lr]
+    assert steps == sorted(steps) and steps[0] == 0 and steps[-1] == 7, by_lr
+    assert [f["stepped"] for f in out["families"]] == [True]
+    scale = call("colours", "familyScale", "none", True)
+    assert (
+        [c for _, c in scale] == [s for s in shades for _ in (0, 1)]
+        and scale[0][0] == 0
+        and scale[-1][0] == 1
+    )

@@ -9,6 +9,9 @@ export const FAMILIES = {
 };
 const LIGHTEST = 0.7; // HSL lightness of the smallest value: still clear of the white paper
 const DARKEST = 0.27; // of the largest: still a colour, not black
+// Past this many runs in a family, the lightness comes in this many steps: runs of a step share a colour and
+// so one trace (merge.js), and more shades would not be told apart from the back of the hall anyway.
+export const SHADES = 8;
 
 function hsl(hex) {
   const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255);
@@ -38,13 +41,24 @@ export function shade(norm, t) {
   return hex(h, s, LIGHTEST - t * (LIGHTEST - DARKEST));
 }
 
-// The colour scale of a family from the smallest swept value (0) to the largest (1), for its colour bar.
-export const familyScale = (norm) => [0, 0.25, 0.5, 0.75, 1].map((t) => [t, shade(norm, t)]);
+const step = (t) => Math.round(t * (SHADES - 1)) / (SHADES - 1);
+
+// The colour scale of a family from the smallest swept value (0) to the largest (1), for its colour bar: in
+// SHADES steps where the family's runs are (stepped), each step's band centred on the value it stands for.
+export function familyScale(norm, stepped = false) {
+  if (!stepped) return [0, 0.25, 0.5, 0.75, 1].map((t) => [t, shade(norm, t)]);
+  const half = 0.5 / (SHADES - 1);
+  return Array.from({ length: SHADES }, (_, k) => {
+    const t = k / (SHADES - 1);
+    return [[Math.max(0, t - half), shade(norm, t)], [Math.min(1, t + half), shade(norm, t)]];
+  }).flat();
+}
 
 const colourCache = new WeakMap();
 
-// Every variant's colour, and per family what its lightness means: {colours, families: [{norm, name, runs}],
-// scale: {title, log, min, max} | null}. A family of one run without a sweep keeps the family's own colour.
+// Every variant's colour, and per family what its lightness means: {colours, families: [{norm, name, runs,
+// stepped}], scale: {title, log, min, max} | null}. A family of one run without a sweep keeps the family's own
+// colour; one of more than SHADES runs is stepped.
 export function runColours(spec) {
   if (colourCache.has(spec)) return colourCache.get(spec);
   const param = sweptParams(spec)[0];
@@ -61,13 +75,14 @@ export function runColours(spec) {
   });
   const colours = [];
   for (const [norm, runs] of byNorm) {
+    const at = runs.length > SHADES ? step : (t) => t;
     runs.forEach((i, k) => {
-      if (axis && max > min) colours[i] = shade(norm, (values[i] - min) / (max - min));
-      else if (runs.length > 1) colours[i] = shade(norm, k / (runs.length - 1));
+      if (axis && max > min) colours[i] = shade(norm, at((values[i] - min) / (max - min)));
+      else if (runs.length > 1) colours[i] = shade(norm, at(k / (runs.length - 1)));
       else colours[i] = FAMILIES[norm].base;
     });
   }
-  const families = [...byNorm].map(([norm, runs]) => ({ norm, name: FAMILIES[norm].name, runs }));
+  const families = [...byNorm].map(([norm, runs]) => ({ norm, name: FAMILIES[norm].name, runs, stepped: runs.length > SHADES }));
   const scale = axis && max > min ? { title: axis.title, log, min, max } : null;
   const out = { colours, families, scale };
   colourCache.set(spec, out);

@@ -1,5 +1,6 @@
 // One run picked out everywhere: hovering a run (its line, badge or table row) highlights it in every chart and
 // greys the rest; a click pins it until another click or Esc.
+import { runOfPoint } from "./merge.js";
 
 export const GREY = "#c8c8c8";
 
@@ -34,9 +35,9 @@ export class Highlight {
     this.set(this.hovered, run === this.pinned ? null : run);
   }
 
-  // A chart's lines: their traces carry {meta: {run}} (figures.js).
+  // A chart's lines: their traces carry {meta: {run}} (figures.js), or name each point's run once joined (merge.js).
   attachChart(chartEl) {
-    const runOf = (ev) => ev.points?.[0]?.data?.meta?.run;
+    const runOf = (ev) => runOfPoint(ev.points?.[0]);
     chartEl.on("plotly_hover", (ev) => runOf(ev) !== undefined && this.hover(runOf(ev)));
     chartEl.on("plotly_unhover", () => this.hover(null));
     chartEl.on("plotly_click", (ev) => runOf(ev) !== undefined && this.pin(runOf(ev)));

@@ -25,7 +25,7 @@ function colourBars(model, style, below) {
     type: "scatter", mode: "markers", x: [null], y: [null], showlegend: false, hoverinfo: "skip",
     name: `${f.name} colour bar`,
     marker: {
-      color: [scale.min], cmin: scale.min, cmax: scale.max, colorscale: familyScale(f.norm), showscale: true,
+      color: [scale.min], cmin: scale.min, cmax: scale.max, colorscale: familyScale(f.norm, f.stepped), showscale: true,
       colorbar: {
         orientation: "h", x: width * (k + 0.5), xanchor: "center", len: width * 0.8, y: -below,
         yanchor: "top", thickness: 8 + style.font / 2, ...ticks(scale),
