@@ -62,7 +62,7 @@ export function baseLayout(style, title) {
 
 // Loss points drawn across all runs: a point costs a draw ~1.5 µs on a 2-core machine, and 25 runs of the
 // model's MAX_LOSS_POINTS each would take ~150 ms, where 25 runs of 240 points are still smooth curves across a
-// projector (one every ~5 px). Each run keeps at least LOSS_POINTS_PER_RUN; a few runs draw all the model keeps.
+// projector (one every ~5 px). Each run keeps at least LOSS_POINTS_PER_RUN; one run draws all the model keeps.
 export const LOSS_POINTS_DRAWN = 6_000;
 export const LOSS_POINTS_PER_RUN = 200;
 
