@@ -8,6 +8,14 @@ from tests.file_server import file_server  # noqa: F401 - a fixture for every te
 from tests.ray_cluster import ray_cluster  # noqa: F401
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread in every test process and the processes they start (set before any test module
+    imports torch): on two cores shared by two workers, a second thread spins while its neighbour holds the
+    core (a unit test took 43 CPU-s on two threads, 26 on one), and one thread sums floats in the same
+    order on every machine, whatever its core count."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups from the markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
