@@ -20,7 +20,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: Playwright's sync API keeps an event loop running in the main thread for the
     rest of the session, and tests that call asyncio.run() must not come after it. Under xdist, the tests
-    on the session's Ray cluster go to one worker, which starts the one cluster, and so do the tests of a
+    on a Ray cluster go to one worker, which starts each module's cluster in turn, and so do the tests of a
     module that shares a module-scoped fixture (a built wheel, a trained experiment): it is made once."""
     items.sort(key=lambda item: "/tests/e2e/" in str(item.path))
     for item in items:

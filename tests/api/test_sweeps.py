@@ -54,7 +54,7 @@ def test_refine_needs_a_sweep(server: Server):
 def test_a_server_on_ray_trains_a_sweep_in_groups_and_says_why_when_ray_is_not_there(
     own_server: Callable[..., Server], ray_cluster: ModuleType
 ):
-    address = ray_cluster.get_runtime_context().gcs_address  # the session's cluster, joined as a cluster
+    address = ray_cluster.get_runtime_context().gcs_address  # the module's cluster, joined as a cluster
     server = own_server(
         NORMSCOPE_EXECUTOR="ray",
         NORMSCOPE_RAY_ADDRESS=address,
