@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Debian packages the tests need: docker-compose (to validate the compose file, no engine needed),
-# chromium-headless-shell (browser tests: Debian's chromium without its UI) and nodejs (the page's pure helpers, tested without a browser). Installs only
-# what is missing.
+# chromium-headless-shell (browser tests: Debian's chromium without its UI) and nodejs (the page's pure
+# helpers, tested without a browser). Installs only what is missing.
 set -euo pipefail
 missing=()
 command -v docker-compose >/dev/null 2>&1 || missing+=(docker-compose)
