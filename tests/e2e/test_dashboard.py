@@ -152,11 +152,11 @@ def test_reload_mid_run_brings_the_history_back(page: Page, server: Server):
         page.reload()
         first = wait_for(page, "ns.model() && ns.model().lastStep >= 300 && ns.model().runs[0].loss.x[0]")
         assert first <= 10  # the loss curve starts at the first steps again
-        # and the chart shows it: its x axis spans the steps received (the series grow in place)
+        # and the chart shows it, once drawn: its x axis spans the steps received (the series grow in place)
         wait_for(
             page,
-            """(() => { const ax = document.getElementById('chart-loss')._fullLayout.xaxis;
-                 return ax.range[0] <= 10 && ax.range[1] >= ns.model().lastStep - 50; })()""",
+            """(() => { const ax = document.getElementById('chart-loss')._fullLayout?.xaxis;
+                 return ax && ax.range[0] <= 10 && ax.range[1] >= ns.model().lastStep - 50; })()""",
             timeout=10,
         )
         assert page.evaluate("window.normscope.model().frames.x.length") >= 30
