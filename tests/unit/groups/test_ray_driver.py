@@ -145,6 +145,9 @@ def test_four_groups_give_exactly_the_frames_of_one_process(ray_cluster: ModuleT
     for f in local:  # bit for bit at the same thread count; across thread counts within float32 rounding
         assert timeless(s.frames[f.step]) == timeless(f), f"step {f.step}"
     assert s.folds == local_folds and s.groups.statuses == ["done"] * 16
+    # the actors went with the run: the cluster's CPUs are free for the next experiment (they took ~20 s)
+    cpus = ray_cluster.cluster_resources()["CPU"]
+    s.wait(lambda: ray_cluster.available_resources().get("CPU") == cpus, timeout=5)
 
 
 def test_a_killed_ray_worker_fails_only_its_group_with_the_reason(ray_cluster: ModuleType) -> None:
