@@ -324,10 +324,13 @@ class JobManager:
         return min(devices, key=busy.count)
 
     def _take_spare(self) -> Worker | None:
-        spare, self._spare = self._spare, None
+        spare = self._spare
         if spare is not None and spare.process.is_alive() and not spare.fatal:
+            self._spare = None
             return spare
-        return None  # a dead spare's exit is still handled: it counts as a failure there
+        # a dead spare stays until its exit is handled (it counts as a failure there): a replacement now
+        # would skip the back-off
+        return None
 
     def _ensure_spare(self) -> None:
         """The next launch starts warm too, unless spares keep dying (then after a pause, or not at all)."""

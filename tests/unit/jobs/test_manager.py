@@ -55,6 +55,31 @@ def test_a_worker_that_cannot_start_fails_its_experiment_with_its_reason_and_spa
     assert failures[1] - failures[0] >= 0.2 - 0.01 and failures[2] - failures[1] >= 0.4 - 0.01, failures
 
 
+def test_a_launch_that_finds_the_spare_dead_waits_out_the_back_off(tmp_path: Path):
+    """The spare died and the loop has not yet heard (a busy machine): the launch starts its own worker and
+    no second spare, whose failure would come without the back-off between (seen 4 ms apart)."""
+
+    async def main() -> None:
+        store = Store(tmp_path / "db.sqlite3")
+        manager = JobManager(
+            store, Hub(), "cuda:99", threads=1, max_running=1, spare_backoff_s=30, spare_max_failures=3
+        )
+        manager.start(asyncio.get_running_loop())
+        try:
+            spare = manager._spare
+            assert spare is not None
+            spare.process.join(60)  # dead; its exit waits for the loop, which this blocks
+            eid = manager.launch(ExperimentSpec.model_validate(TINY)).id
+            await _until(lambda: store.get(eid).status in TERMINAL, 60)
+            await asyncio.sleep(1.0)
+            assert manager._spare_failures == 1 and manager._spare is None  # the next waits 30 s
+        finally:
+            manager.stop()
+            store.close()
+
+    asyncio.run(main())
+
+
 def test_the_managers_state_is_changed_from_the_event_loop_only(tmp_path: Path):
     async def main() -> None:
         store = Store(tmp_path / "db.sqlite3")
