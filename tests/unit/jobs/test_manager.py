@@ -1,9 +1,12 @@
 """The job manager with real workers, store and hub: what it does when workers cannot start."""
 
 import asyncio
+import contextlib
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +16,19 @@ from normscope.schemas import TERMINAL, ExperimentSpec, Frame, RunFrame
 from normscope.store import Store
 
 TINY = {"model": {"hidden": [8]}, "steps": 5, "variants": [{"label": "plain"}]}
+
+
+@contextlib.contextmanager
+def _started(tmp_path: Path, device: str, **options: Any) -> Iterator[tuple[Store, JobManager]]:
+    """A manager on the running loop with its own store, stopped and closed after."""
+    store = Store(tmp_path / "db.sqlite3")
+    manager = JobManager(store, Hub(), device, threads=1, max_running=1, **options)
+    manager.start(asyncio.get_running_loop())
+    try:
+        yield store, manager
+    finally:
+        manager.stop()
+        store.close()
 
 
 async def _until(predicate, timeout: float) -> None:
@@ -29,12 +45,7 @@ def test_a_worker_that_cannot_start_fails_its_experiment_with_its_reason_and_spa
     caplog.set_level("WARNING", logger="normscope.jobs")
 
     async def main() -> None:
-        store = Store(tmp_path / "db.sqlite3")
-        manager = JobManager(
-            store, Hub(), "cuda:99", threads=1, max_running=1, spare_backoff_s=0.2, spare_max_failures=3
-        )
-        manager.start(asyncio.get_running_loop())
-        try:
+        with _started(tmp_path, "cuda:99", spare_backoff_s=0.2, spare_max_failures=3) as (store, manager):
             eid = manager.launch(ExperimentSpec.model_validate(TINY)).id  # the spare may still be starting
             await _until(lambda: store.get(eid).status in TERMINAL, 60)
             failed = store.get(eid)
@@ -44,9 +55,6 @@ def test_a_worker_that_cannot_start_fails_its_experiment_with_its_reason_and_spa
             assert "3 times in a row" in manager.degraded and "cuda:99" in manager.degraded
             await asyncio.sleep(1.0)
             assert manager._spare is None  # and then stopped trying
-        finally:
-            manager.stop()
-            store.close()
 
     asyncio.run(main())
     # logged as the manager sees each failure: forked spares fail in ~0.1 s, only the back-off spaces them
@@ -60,12 +68,7 @@ def test_a_launch_that_finds_the_spare_dead_waits_out_the_back_off(tmp_path: Pat
     no second spare, whose failure would come without the back-off between (seen 4 ms apart)."""
 
     async def main() -> None:
-        store = Store(tmp_path / "db.sqlite3")
-        manager = JobManager(
-            store, Hub(), "cuda:99", threads=1, max_running=1, spare_backoff_s=30, spare_max_failures=3
-        )
-        manager.start(asyncio.get_running_loop())
-        try:
+        with _started(tmp_path, "cuda:99", spare_backoff_s=30, spare_max_failures=3) as (store, manager):
             spare = manager._spare
             assert spare is not None
             spare.process.join(60)  # dead; its exit waits for the loop, which this blocks
@@ -73,35 +76,26 @@ def test_a_launch_that_finds_the_spare_dead_waits_out_the_back_off(tmp_path: Pat
             await _until(lambda: store.get(eid).status in TERMINAL, 60)
             await asyncio.sleep(1.0)
             assert manager._spare_failures == 1 and manager._spare is None  # the next waits 30 s
-        finally:
-            manager.stop()
-            store.close()
 
     asyncio.run(main())
 
 
 def test_the_managers_state_is_changed_from_the_event_loop_only(tmp_path: Path):
     async def main() -> None:
-        store = Store(tmp_path / "db.sqlite3")
-        manager = JobManager(store, Hub(), "cpu", threads=1, max_running=1, warm_spare=False)
-        manager.start(asyncio.get_running_loop())
-        errors: list[BaseException] = []
+        with _started(tmp_path, "cpu", warm_spare=False) as (store, manager):
+            errors: list[BaseException] = []
 
-        def off_loop() -> None:
-            try:
-                manager.launch(ExperimentSpec.model_validate(TINY))
-            except RuntimeError as e:
-                errors.append(e)
+            def off_loop() -> None:
+                try:
+                    manager.launch(ExperimentSpec.model_validate(TINY))
+                except RuntimeError as e:
+                    errors.append(e)
 
-        thread = threading.Thread(target=off_loop)
-        thread.start()
-        thread.join()
-        try:
+            thread = threading.Thread(target=off_loop)
+            thread.start()
+            thread.join()
             assert len(errors) == 1 and "event loop" in str(errors[0])
             assert store.list_experiments() == []  # refused before it changed anything
-        finally:
-            manager.stop()
-            store.close()
 
     asyncio.run(main())
 
