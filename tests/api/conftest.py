@@ -19,7 +19,7 @@ class Server(ServerProcess):
     def workers(self) -> list[int]:
         """Training workers (spare included): the children of multiprocessing's fork server, which is the
         server's child beside the resource tracker."""
-        return [pid for child in self.children() if _is_fork_server(child) for pid in children_of(child)]
+        return [pid for child in self.children() if is_fork_server(child) for pid in children_of(child)]
 
     def descendants(self) -> list[int]:
         """Every process the server started: fork server, resource tracker, workers."""
@@ -30,7 +30,7 @@ class Server(ServerProcess):
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
 
 
-def _is_fork_server(pid: int) -> bool:
+def is_fork_server(pid: int) -> bool:
     try:
         return b"multiprocessing.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except FileNotFoundError:

@@ -149,7 +149,7 @@ def test_view_and_marks_survive_a_restart_and_go_with_a_deleted_experiment(own_s
 
 
 def test_share_names_the_room_s_addresses_when_bound_to_every_address(own_server):
-    s = own_server(NORMSCOPE_HOST="0.0.0.0")
+    s = own_server(NORMSCOPE_HOST="0.0.0.0", NORMSCOPE_DEVICE="cpu", NORMSCOPE_WARM_SPARE="false")
     expected = [f"http://{a}:{s.port}" for a in lan_addresses("0.0.0.0")]
     ours = {a.address for addrs in psutil.net_if_addrs().values() for a in addrs}
     assert all(u.split("//")[1].rsplit(":", 1)[0] in ours for u in expected)

@@ -31,7 +31,7 @@ def test_a_warm_spare_starts_training_at_once(own_server):
 
 
 def test_missing_dataset_files_with_downloads_off_are_a_422_that_names_them(own_server):
-    server = own_server(NORMSCOPE_DOWNLOADS="false")
+    server = own_server(NORMSCOPE_DOWNLOADS="false", NORMSCOPE_DEVICE="cpu", NORMSCOPE_WARM_SPARE="false")
     with server.client() as c:
         r = c.post("/api/experiments", json=tiny_spec(dataset={"name": "cifar10"}))
         assert r.status_code == 422, r.text

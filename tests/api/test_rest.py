@@ -3,7 +3,7 @@ import torch
 
 from normscope import __version__
 from normscope.api.routes import accepts_gzip
-from tests.api.conftest import Server, tiny_spec, wait_status
+from tests.api.conftest import Server, is_fork_server, tiny_spec, wait_status
 
 
 def test_health_and_presets(server: Server):
@@ -180,9 +180,15 @@ def test_a_device_the_machine_lacks_stops_the_server_with_a_clear_message(tmp_pa
 
 
 def test_an_explicit_cpu_device_is_what_health_reports(own_server):
+    """On the cpu with no warm spare there is nothing to check or keep warm: the server starts no worker
+    (nor the fork server that imports torch) until a launch, which then trains as any other."""
     server = own_server(NORMSCOPE_DEVICE="cpu", NORMSCOPE_WARM_SPARE="false")
     with server.client(None) as c:
         assert c.get("/api/health").json()["device"] == "cpu"
+    assert server.workers() == [] and not any(is_fork_server(p) for p in server.descendants())
+    with server.client() as c:
+        eid = c.post("/api/experiments", json=tiny_spec(steps=20)).json()["id"]
+        assert wait_status(c, eid, {"done", "failed"})["status"] == "done"
 
 
 @pytest.mark.parametrize(

@@ -148,12 +148,19 @@ class JobManager:
         self._loop = loop
         self._loop_thread = threading.get_ident()
         self.hub.bind(loop)
+        if self.device_setting == "cpu" and not self.warm_spare:
+            # nothing to resolve or keep warm: no worker, and no torch in any process, until a launch trains
+            # (a hall that plays recordings starts in a second)
+            self.devices = ["cpu"]
+            return
         self._spare = self._spawn()
 
     def wait_ready(self, timeout: float = 120.0) -> str:
         """Block until the first worker has imported torch and resolved the device; raise if it cannot.
-        Without a warm spare that worker only checks the device and leaves."""
+        Without a warm spare that worker only checks the device and leaves; on the cpu there is none."""
         spare = self._spare
+        if spare is None and self.devices:
+            return ",".join(self.devices)
         assert spare is not None, "start() first"
         if not spare.ready.wait(timeout):
             raise RuntimeError(f"the training worker was not ready after {timeout:.0f} s")
