@@ -210,7 +210,7 @@ BASELINE_S = 6  # 60 frames at 10 frames/s: enough for a p95
 
 
 # Not `alone`: beside two busy loops, and beside the fuzzer and the layout tests, the others' p95 stayed at
-# 6-9 ms before and during the flood (the bound allows 2x or +50 ms); the test's 45 s are mostly waiting.
+# 6-9 ms before and during the flood (the bound allows 2x or +50 ms); the test's ~40 s are mostly waiting.
 def test_a_hostile_viewer_neither_grows_the_server_nor_slows_the_others(own_server):
     server = own_server()
     with server.client() as c:

@@ -159,8 +159,8 @@ class JobManager:
         """Block until the first worker has imported torch and resolved the device; raise if it cannot.
         Without a warm spare that worker only checks the device and leaves; on the cpu there is none."""
         spare = self._spare
-        if spare is None and self.devices:
-            return ",".join(self.devices)
+        if spare is None and self.device is not None:
+            return self.device
         assert spare is not None, "start() first"
         if not spare.ready.wait(timeout):
             raise RuntimeError(f"the training worker was not ready after {timeout:.0f} s")
